@@ -1,0 +1,98 @@
+"""What to measure: the cells (model x workload x parameters) of each profile.
+
+A cell's ``group`` names the workload and its parameters, e.g.
+``sleep_fanout[n=10000,delay=0.01]``, so pytest-benchmark groups the models
+that did identical work side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from workloads.registry import MODELS
+
+PROFILES = ("quick", "default", "full")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How many rounds to run for every cell of a profile."""
+
+    rounds: int
+    warmup_rounds: int
+
+
+PLANS = {
+    "quick": Plan(rounds=3, warmup_rounds=1),
+    "default": Plan(rounds=10, warmup_rounds=2),
+    "full": Plan(rounds=20, warmup_rounds=3),
+}
+
+SLEEP_FANOUT_DELAY_S = 0.01
+SLEEP_FANOUT_SIZES = {
+    "quick": (100, 1000),
+    "default": (100, 1000, 10_000),
+    "full": (100, 1000, 10_000, 100_000),
+}
+
+MAX_TASKS = {"threads": 20_000}
+"""Largest N a model is run at, with the reason stated when a cell is skipped."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    model: str
+    workload: str
+    params: dict[str, Any] = field(hash=False)
+    plan: Plan
+    timeout_s: float
+
+    @property
+    def group(self) -> str:
+        return f"{self.workload}[{_format_params(self.params)}]"
+
+    @property
+    def id(self) -> str:
+        return f"{self.model}-{_format_params(self.params).replace(',', '-')}"
+
+    @property
+    def skip_reason(self) -> str | None:
+        limit = MAX_TASKS.get(self.model)
+        n = self.params.get("n")
+        if limit is not None and isinstance(n, int) and n > limit:
+            return (
+                f"{self.model} runs one OS thread per task; {n} threads exceed the suite's "
+                f"limit of {limit} (each needs a kernel thread and a stack; the kernel's "
+                "threads-max and the memory of a 2-core CI machine are the bound)"
+            )
+        return None
+
+
+def sleep_fanout_cells(models: list[str], profile: str) -> list[Cell]:
+    plan = PLANS[profile]
+    return [
+        Cell(
+            model=model,
+            workload="sleep_fanout",
+            params={"n": n, "delay": SLEEP_FANOUT_DELAY_S},
+            plan=plan,
+            timeout_s=30.0 + n * 0.002,
+        )
+        for n in SLEEP_FANOUT_SIZES[profile]
+        for model in models
+    ]
+
+
+CELL_BUILDERS = {
+    "sleep_fanout": sleep_fanout_cells,
+}
+WORKLOAD_NAMES = tuple(CELL_BUILDERS)
+
+
+def _format_params(params: dict[str, Any]) -> str:
+    return ",".join(f"{key}={value}" for key, value in params.items())
+
+
+def model_names() -> tuple[str, ...]:
+    return tuple(MODELS)

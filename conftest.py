@@ -1,0 +1,91 @@
+"""pytest wiring for corobench: options, one parametrized test per cell, fixtures.
+
+- ``--models``, ``--workloads``, ``--profile`` choose the cells (see
+  ``benchmarks/selection.py``); bad names are usage errors.
+- Every cell gets its own ``benchmark`` marker carrying its group and a fresh
+  ``VirtualClock`` as the timer, so pytest-benchmark records worker time.
+- ``worker`` starts a fresh worker interpreter for each test and always stops it.
+- At the end of the session the pytest process must not have imported any
+  library that patches or owns process-global state.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from benchmarks.cells import PROFILES
+from benchmarks.selection import Selection, SelectionError, parse_selection
+from benchmarks.virtual_clock import VirtualClock
+from benchmarks.worker_client import WorkerClient
+
+FORBIDDEN_IN_PYTEST_PROCESS = ("gevent", "eventlet", "twisted.internet.reactor")
+_selection_key = pytest.StashKey[Selection]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("corobench")
+    group.addoption("--models", default=None, help="comma-separated models (default: every installed model)")
+    group.addoption("--workloads", default=None, help="comma-separated workloads (default: all)")
+    group.addoption("--profile", default="default", help=f"size of the run: {', '.join(PROFILES)} (default: default)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "workload(name): a benchmark test parametrized over that workload's cells")
+    try:
+        config.stash[_selection_key] = parse_selection(
+            config.getoption("--models"), config.getoption("--workloads"), config.getoption("--profile")
+        )
+    except SelectionError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("workload")
+    if marker is None:
+        return
+    cells = metafunc.config.stash[_selection_key].cells(marker.args[0])
+    params = []
+    for cell in cells:
+        marks = [pytest.mark.benchmark(group=cell.group, timer=VirtualClock())]
+        if cell.skip_reason:
+            marks.append(pytest.mark.skip(reason=cell.skip_reason))
+        params.append(pytest.param(cell, id=cell.id, marks=marks))
+    metafunc.parametrize("cell", params)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect (visibly) workload tests that --workloads did not choose."""
+    selected = config.stash[_selection_key].workloads
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("workload")
+        (drop if marker is not None and marker.args[0] not in selected else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def virtual_clock(request: pytest.FixtureRequest) -> VirtualClock:
+    marker = request.node.get_closest_marker("benchmark")
+    clock = marker.kwargs.get("timer") if marker else None
+    if not isinstance(clock, VirtualClock):
+        raise RuntimeError("this test has no VirtualClock benchmark marker; is it parametrized by a workload?")
+    return clock
+
+
+@pytest.fixture
+def worker(cell: Any) -> Iterator[WorkerClient]:
+    with WorkerClient(cell.model) as client:
+        yield client
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leaked = [name for name in FORBIDDEN_IN_PYTEST_PROCESS if name in sys.modules]
+    if leaked:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        sys.stderr.write(f"\ncorobench: the pytest process imported {', '.join(leaked)}; models must stay in workers\n")

@@ -1,0 +1,59 @@
+"""The timed window: the one place where a workload's duration is measured.
+
+A model marks where its workload starts (just before the first task is spawned)
+and ends (the last result collected) with ``with window:``; everything outside
+(loop creation, server start-up, result checking) is not timed. The duration
+is rounded to the virtual clock's quantum (2**-32 s) here, so the value the
+worker reports is exactly the value pytest-benchmark records.
+"""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+
+QUANTA_PER_SECOND = 2**32
+
+
+def to_quanta(seconds: float) -> int:
+    return round(seconds * QUANTA_PER_SECOND)
+
+
+class Window:
+    """Measures one interval with ``time.perf_counter``; usable once per round."""
+
+    def __init__(self) -> None:
+        self._start: float | None = None
+        self._end: float | None = None
+
+    def __enter__(self) -> Window:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def open(self) -> None:
+        if self._start is not None:
+            raise RuntimeError("the timed window was opened twice in one round")
+        self._start = time.perf_counter()
+
+    def close(self) -> None:
+        end = time.perf_counter()
+        if self._start is None:
+            raise RuntimeError("the timed window was closed before it was opened")
+        if self._end is not None:
+            raise RuntimeError("the timed window was closed twice in one round")
+        self._end = end
+
+    @property
+    def quanta(self) -> int:
+        """The measured duration in units of 2**-32 s."""
+        if self._start is None or self._end is None:
+            raise RuntimeError("the workload never opened and closed its timed window")
+        return to_quanta(self._end - self._start)
