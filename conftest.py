@@ -21,6 +21,7 @@ from benchmarks.cells import PROFILES
 from benchmarks.selection import Selection, SelectionError, parse_selection
 from benchmarks.virtual_clock import VirtualClock
 from benchmarks.worker_client import WorkerClient
+from reports.session_hook import report_after_session
 
 FORBIDDEN_IN_PYTEST_PROCESS = ("gevent", "eventlet", "twisted.internet.reactor")
 _selection_key = pytest.StashKey[Selection]()
@@ -60,7 +61,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect (visibly) workload tests that --workloads did not choose."""
     selected = config.stash[_selection_key].workloads
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         marker = item.get_closest_marker("workload")
         (drop if marker is not None and marker.args[0] not in selected else keep).append(item)
@@ -84,7 +86,9 @@ def worker(cell: Any) -> Iterator[WorkerClient]:
         yield client
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    report_after_session(session.config)
     leaked = [name for name in FORBIDDEN_IN_PYTEST_PROCESS if name in sys.modules]
     if leaked:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -47,14 +47,20 @@ class Cell:
     params: dict[str, Any] = field(hash=False)
     plan: Plan
     timeout_s: float
+    variant: str | None = None
+    """Which of the model's implementations, where it offers several (asyncio echo)."""
 
     @property
     def group(self) -> str:
         return f"{self.workload}[{_format_params(self.params)}]"
 
     @property
+    def label(self) -> str:
+        return f"{self.model}.{self.variant}" if self.variant else self.model
+
+    @property
     def id(self) -> str:
-        return f"{self.model}-{_format_params(self.params).replace(',', '-')}"
+        return f"{self.label}-{_format_params(self.params).replace(',', '-')}"
 
     @property
     def skip_reason(self) -> str | None:
@@ -84,8 +90,60 @@ def sleep_fanout_cells(models: list[str], profile: str) -> list[Cell]:
     ]
 
 
+ECHO_PLANS = {
+    "quick": Plan(rounds=3, warmup_rounds=1),
+    "default": Plan(rounds=5, warmup_rounds=1),
+    "full": Plan(rounds=10, warmup_rounds=2),
+}
+ECHO_GRID = {
+    "quick": ((10,), (1024,)),
+    "default": ((1, 10, 100), (1024, 16 * 1024)),
+    "full": ((1, 10, 100, 1000), (1024, 16 * 1024, 100 * 1024)),
+}
+ECHO_MESSAGES = {"quick": 4000, "default": 10_000, "full": 20_000}
+"""Messages per round: about 0.2 s or more at the fastest server on a 2-core machine."""
+ECHO_TIMEOUT_S = 120.0
+
+
+def tcp_echo_cells(models: list[str], profile: str) -> list[Cell]:
+    connections, sizes = ECHO_GRID[profile]
+    return [
+        Cell(
+            model=model,
+            workload="tcp_echo",
+            params={"connections": c, "message_size": size, "messages": ECHO_MESSAGES[profile]},
+            plan=ECHO_PLANS[profile],
+            timeout_s=ECHO_TIMEOUT_S,
+            variant=None if variants == ("default",) else variant,
+        )
+        for size in sizes
+        for c in connections
+        for model in models
+        for variants in [MODELS[model].echo_variants]
+        for variant in variants
+    ]
+
+
+def tcp_client_cells(models: list[str], profile: str) -> list[Cell]:
+    connections, sizes = ECHO_GRID[profile]
+    return [
+        Cell(
+            model=model,
+            workload="tcp_client",
+            params={"connections": c, "message_size": size, "round_trips": max(1, ECHO_MESSAGES[profile] // c)},
+            plan=ECHO_PLANS[profile],
+            timeout_s=ECHO_TIMEOUT_S,
+        )
+        for size in sizes
+        for c in connections
+        for model in models
+    ]
+
+
 CELL_BUILDERS = {
     "sleep_fanout": sleep_fanout_cells,
+    "tcp_echo": tcp_echo_cells,
+    "tcp_client": tcp_client_cells,
 }
 WORKLOAD_NAMES = tuple(CELL_BUILDERS)
 

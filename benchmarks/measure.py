@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import platform
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,23 +31,36 @@ class Round:
         return self.quanta / QUANTA_PER_SECOND
 
 
-def measure(benchmark: Any, clock: VirtualClock, worker: WorkerClient, cell: Cell) -> list[Round]:
-    """Run the cell's warm-up and measured rounds; return the measured ones."""
+def measure_worker_rounds(benchmark: Any, clock: VirtualClock, worker: WorkerClient, cell: Cell) -> list[Round]:
+    """Rounds timed inside the model's worker (the worker runs the whole workload)."""
+
+    def one_round() -> Round:
+        reply = worker.run_round(cell.workload, cell.params, cell.timeout_s)
+        return Round(reply["quanta"], reply["metrics"])
+
+    return measure(benchmark, clock, cell, one_round)
+
+
+def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[], Round]) -> list[Round]:
+    """Run the cell's warm-up and measured rounds; return the measured ones.
+
+    ``run_one`` performs one checked round and returns its in-process duration;
+    the virtual clock advances by exactly that, so it is what pytest-benchmark records.
+    """
     rounds: list[Round] = []
 
     def one_round() -> None:
-        reply = worker.run_round(cell.workload, cell.params, cell.timeout_s)
-        clock.advance(reply["quanta"])
-        rounds.append(Round(reply["quanta"], reply["metrics"]))
+        result = run_one()
+        clock.advance(result.quanta)
+        rounds.append(result)
 
-    benchmark.pedantic(
-        one_round, rounds=cell.plan.rounds, warmup_rounds=cell.plan.warmup_rounds, iterations=1
-    )
+    benchmark.pedantic(one_round, rounds=cell.plan.rounds, warmup_rounds=cell.plan.warmup_rounds, iterations=1)
     measured = rounds if benchmark.disabled else rounds[cell.plan.warmup_rounds :]
     benchmark.extra_info.update(
         model=cell.model,
         workload=cell.workload,
         params=cell.params,
+        **({"variant": cell.variant} if cell.variant else {}),
         versions=versions(cell.model),
         rounds=len(measured),
         warmup_rounds=0 if benchmark.disabled else cell.plan.warmup_rounds,

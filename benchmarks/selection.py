@@ -45,8 +45,7 @@ def _parse_models(value: str | None) -> list[str]:
         missing = MODELS[name].missing_distributions()
         if missing:
             raise SelectionError(
-                f"--models: {name} needs {', '.join(missing)}, which is not installed "
-                f"(pip install {' '.join(missing)})"
+                f"--models: {name} needs {', '.join(missing)}, which is not installed (pip install {' '.join(missing)})"
             )
     return names
 

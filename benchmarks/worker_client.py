@@ -1,7 +1,8 @@
-"""The pytest side of a model's worker: start it, send requests, bound every wait.
+"""The pytest side of a helper process: start it, send requests, bound every wait.
 
-A worker is a fresh interpreter (``python -m workloads.worker``) in its own
-process group, talking over two dedicated pipes passed with ``pass_fds``; its
+A model's worker (``python -m workloads.worker MODEL``), the echo load generator
+and the reference echo server are each a fresh interpreter in its own process
+group, talking over two dedicated pipes passed with ``pass_fds``; its
 stdout and stderr go to a temporary file whose tail is quoted when it fails.
 Any fault (crash, hang past the deadline, a broken frame) kills the whole
 process group and raises ``WorkerFailed`` naming the model and the cause; the
@@ -18,7 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from workloads.protocol import encode, take_frame
 
@@ -36,15 +37,18 @@ class WorkloadFailed(AssertionError):
 
 
 class WorkerClient:
-    def __init__(self, model: str, env: dict[str, str] | None = None) -> None:
+    """A child interpreter running ``python -m MODULE *ARGS REQUEST_FD REPLY_FD``."""
+
+    def __init__(self, model: str, env: dict[str, str] | None = None, module: str = "workloads.worker") -> None:
+        """Start ``module`` (by default a model's worker, named ``model``) and wait for its hello."""
         self.model = model
         self._buffer = bytearray()
-        self._log: IO[bytes] = tempfile.TemporaryFile(prefix=f"corobench-{model}-")
+        self._log: IO[bytes] = tempfile.TemporaryFile(prefix=f"corobench-{model}-")  # noqa: SIM115 (closed in close())
         request_read, self._request_write = os.pipe()
         self._reply_read, reply_write = os.pipe()
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "workloads.worker", model, str(request_read), str(reply_write)],
+                [sys.executable, "-m", module, model, str(request_read), str(reply_write)],
                 pass_fds=(request_read, reply_write),
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
@@ -56,24 +60,31 @@ class WorkerClient:
         finally:
             os.close(request_read)
             os.close(reply_write)
-        hello = self._receive(STARTUP_TIMEOUT_S, "start-up")
-        self.pid: int = hello["pid"]
+        self.hello = self.receive(STARTUP_TIMEOUT_S, "start-up")
+        self.pid: int = self.hello["pid"]
 
     # -- requests -----------------------------------------------------------
 
     def run_round(self, workload: str, params: dict[str, Any], timeout_s: float) -> dict[str, Any]:
         """Run one round; returns the reply with ``quanta`` and ``metrics``."""
-        reply = self.request({"op": "run", "workload": workload, "params": params}, timeout_s)
+        return self.call({"op": "run", "workload": workload, "params": params}, timeout_s, f"{workload} {params}")
+
+    def call(self, message: dict[str, Any], timeout_s: float, context: str) -> dict[str, Any]:
+        """Send a request and return its reply; a failed reply raises WorkloadFailed naming ``context``."""
+        reply = self.request(message, timeout_s)
         if not reply.get("ok"):
-            raise WorkloadFailed(f"{self.model} {workload} {params}: {reply.get('kind')}: {reply.get('error')}")
+            raise WorkloadFailed(f"{self.model} {context}: {reply.get('kind')}: {reply.get('error')}")
         return reply
 
     def request(self, message: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        self.send(message)
+        return self.receive(timeout_s, f"request {message.get('workload', message.get('op'))}")
+
+    def send(self, message: dict[str, Any]) -> None:
         try:
             os.write(self._request_write, encode(message))
         except OSError as exc:
             self._fail(f"could not send a request ({exc})")
-        return self._receive(timeout_s, f"request {message.get('workload', message.get('op'))}")
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -105,7 +116,8 @@ class WorkerClient:
 
     # -- internals ----------------------------------------------------------
 
-    def _receive(self, timeout_s: float, what: str) -> dict[str, Any]:
+    def receive(self, timeout_s: float, what: str) -> dict[str, Any]:
+        """The next frame from the child; kills it and raises WorkerFailed past ``timeout_s``."""
         deadline = time.monotonic() + timeout_s
         with selectors.DefaultSelector() as selector:
             selector.register(self._reply_read, selectors.EVENT_READ)
@@ -124,9 +136,9 @@ class WorkerClient:
         try:
             return take_frame(self._buffer)
         except ValueError as exc:
-            self._fail(f"sent a broken frame during {what}: {exc}")
+            return self._fail(f"sent a broken frame during {what}: {exc}")
 
-    def _fail(self, cause: str) -> Any:
+    def _fail(self, cause: str) -> NoReturn:
         self._kill_group()
         raise WorkerFailed(f"{self.model} worker {cause}{self._stderr_tail()}")
 

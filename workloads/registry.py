@@ -21,6 +21,8 @@ class Model:
     distributions: tuple[str, ...] = ()
     """PyPI distributions the model needs; their versions are recorded with results."""
     description: str = ""
+    echo_variants: tuple[str, ...] = ("default",)
+    """Server variants of ``tcp_echo`` (e.g. asyncio streams and protocols)."""
 
     @property
     def module(self) -> str:
@@ -49,7 +51,7 @@ MODELS: dict[str, Model] = {
         Model("eventlet", "greenlet", ("eventlet", "greenlet"), "eventlet, monkey-patched stdlib"),
         Model("tornado", "event_loop", ("tornado",), "tornado native coroutines"),
         Model("twisted", "event_loop", ("twisted",), "twisted Deferreds on the default reactor"),
-        Model("asyncio", "event_loop", (), "asyncio on the default event loop"),
+        Model("asyncio", "event_loop", (), "asyncio on the default event loop", ("streams", "protocol")),
         Model("multiprocess_asyncio", "processes", (), "one asyncio process per core"),
         Model("threads", "threads", (), "one OS thread per task"),
     )

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from workloads import sleep_fanout
+from workloads import sleep_fanout, tcp_client
 
 RoundRunner = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
 WORKLOADS: dict[str, RoundRunner] = {
     "sleep_fanout": sleep_fanout.run_round,
+    "tcp_client": tcp_client.run_round,
 }

@@ -25,68 +25,73 @@ if __name__ == "__main__":
 
         eventlet.monkey_patch()
 
-import ctypes  # noqa: E402
-import importlib  # noqa: E402
-import os  # noqa: E402
-import signal  # noqa: E402
-import traceback  # noqa: E402
-from types import ModuleType  # noqa: E402
-from typing import Any  # noqa: E402
+import importlib
+from types import ModuleType
+from typing import Any
 
-from workloads import memory  # noqa: E402
-from workloads.protocol import ChannelClosed, read_frame, write_frame  # noqa: E402
-from workloads.registry import ALL_MODELS  # noqa: E402
-from workloads.checks import WrongResult  # noqa: E402
-from workloads.rounds import WORKLOADS  # noqa: E402
+from workloads import memory
+from workloads.child_loop import raise_open_files_limit, serve_requests
+from workloads.echo_support import ServerControl
+from workloads.protocol import read_frame, write_frame
+from workloads.registry import ALL_MODELS
+from workloads.rounds import WORKLOADS
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this worker if the pytest process dies (no orphans)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-
-
-def handle(model: ModuleType, request: dict[str, Any]) -> dict[str, Any]:
-    """Run one round as the request asks; never raises for a workload's fault."""
-    workload = request.get("workload")
+def run_round(model: ModuleType, request: dict[str, Any]) -> dict[str, Any]:
+    """One checked round of a workload, with the round's peak memory."""
+    workload = request["workload"]
     if workload not in WORKLOADS:
-        return {"ok": False, "kind": "bad_request", "error": f"unknown workload {workload!r}"}
-    if not hasattr(model, workload):
-        return {
-            "ok": False,
-            "kind": "unsupported",
-            "error": f"model {model.__name__} does not implement {workload}",
-        }
+        raise ValueError(f"unknown workload {workload!r}; known: {', '.join(WORKLOADS)}")
+    implementation = getattr(model, workload, None)
+    if implementation is None:
+        raise NotImplementedError(f"model {model.__name__} does not implement {workload}")
     memory.reset_peak_rss()
     baseline_rss = memory.current_rss_bytes()
-    try:
-        outcome = WORKLOADS[workload](getattr(model, workload), request.get("params", {}))
-    except WrongResult as exc:
-        return {"ok": False, "kind": "wrong_result", "error": str(exc)}
-    except Exception:
-        return {"ok": False, "kind": "error", "error": traceback.format_exc()}
+    outcome = WORKLOADS[workload](implementation, request.get("params", {}))
     outcome["metrics"]["baseline_rss_bytes"] = baseline_rss
     outcome["metrics"]["peak_rss_bytes"] = memory.peak_rss_bytes()
-    return {"ok": True, **outcome}
+    return outcome
 
 
-def serve(model_name: str, request_fd: int, reply_fd: int) -> int:
-    model = importlib.import_module(ALL_MODELS[model_name].module)
-    write_frame(reply_fd, {"ok": True, "model": model_name, "pid": os.getpid()})
-    while True:
-        try:
-            request = read_frame(request_fd)
-        except ChannelClosed:
-            return 0
-        if request.get("op") == "exit":
-            return 0
-        write_frame(reply_fd, handle(model, request))
+def serve_echo(
+    model: ModuleType, variants: tuple[str, ...], request: dict[str, Any], request_fd: int, reply_fd: int
+) -> dict[str, Any]:
+    """Run the model's echo server until the harness sends ``stop`` on the request pipe.
+
+    The model announces its port (sent at once as a ``listening`` frame), then
+    waits for the request pipe to become readable with its own primitive; the
+    ``stop`` frame itself is read here, after the model has closed its sockets.
+    """
+    variant = request.get("variant", "default")
+    if variant not in variants:
+        raise ValueError(f"model {model.__name__} has no echo variant {variant!r}; it has {', '.join(variants)}")
+
+    def announce(port: int) -> None:
+        write_frame(reply_fd, {"ok": True, "event": "listening", "port": port})
+
+    control = ServerControl(request_fd, announce)
+    model.tcp_echo_server(variant, control)
+    if control.port is None:
+        raise RuntimeError("the echo server returned without ever listening")
+    stop = read_frame(request_fd)
+    if stop.get("op") != "stop":
+        raise RuntimeError(f"the echo server returned before it was asked to stop (next request: {stop})")
+    return {"event": "stopped"}
+
+
+def main(model_name: str, request_fd: int, reply_fd: int) -> int:
+    raise_open_files_limit()
+    entry = ALL_MODELS[model_name]
+    model = importlib.import_module(entry.module)
+    return serve_requests(
+        request_fd,
+        reply_fd,
+        {
+            "run": lambda request: run_round(model, request),
+            "serve_echo": lambda request: serve_echo(model, entry.echo_variants, request, request_fd, reply_fd),
+        },
+    )
 
 
 if __name__ == "__main__":
-    _die_with_parent()
-    sys.exit(serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+    sys.exit(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))

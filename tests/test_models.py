@@ -1,0 +1,94 @@
+"""Every model is correct through its real worker: sleep fan-out, echo server and echo client."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from benchmarks.echo_harness import echo_server, load_generator, reference_server
+from benchmarks.worker_client import WorkerClient, WorkloadFailed
+from workloads.echo_support import ECHO_HOST, expected_crc, message
+from workloads.registry import MODELS, installed_models
+
+ECHO_CASES = [(model, variant) for model in installed_models() for variant in MODELS[model].echo_variants]
+LARGER_THAN_SOCKET_BUFFERS = 8 * 1024 * 1024
+
+
+@pytest.fixture(params=installed_models())
+def worker(request: pytest.FixtureRequest) -> WorkerClient:
+    client = WorkerClient(request.param)
+    request.addfinalizer(client.close)
+    return client
+
+
+def test_sleep_fanout_returns_every_index_once(worker: WorkerClient) -> None:
+    reply = worker.run_round("sleep_fanout", {"n": 300, "delay": 0.005}, timeout_s=60)
+    assert reply["quanta"] > 0
+    assert reply["metrics"]["peak_rss_bytes"] >= reply["metrics"]["baseline_rss_bytes"] > 0
+
+
+def test_tcp_client_gets_every_byte_back(worker: WorkerClient) -> None:
+    params = {"connections": 5, "message_size": 70_000, "round_trips": 3}
+    with reference_server() as server:
+        reply = worker.run_round("tcp_client", {**params, "port": server.hello["port"]}, timeout_s=60)
+    assert reply["metrics"]["messages"] == 15
+
+
+def echo_once(port: int, payload: bytes) -> bytes:
+    """Send ``payload`` while reading the echo concurrently (it may exceed every buffer)."""
+    with socket.create_connection((ECHO_HOST, port), timeout=30) as sock:
+        sender = threading.Thread(target=sock.sendall, args=(payload,))
+        sender.start()
+        received = bytearray()
+        while len(received) < len(payload):
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                break
+            received += chunk
+        sender.join()
+    return bytes(received)
+
+
+@pytest.mark.parametrize(("model", "variant"), ECHO_CASES)
+def test_echo_server_is_byte_exact_and_survives_bad_clients(model: str, variant: str) -> None:
+    with WorkerClient(model) as worker, echo_server(worker, variant) as port:
+        for payload in (b"x", message(1, 1000), message(2, LARGER_THAN_SOCKET_BUFFERS)):
+            assert echo_once(port, payload) == payload
+        # A client that vanishes mid-message, politely and with a reset.
+        for linger_reset in (False, True):
+            sock = socket.create_connection((ECHO_HOST, port), timeout=10)
+            if linger_reset:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.sendall(message(3, 200_000)[:150_000])
+            sock.close()
+        # Several clients at once, each checked, after the bad ones.
+        results: dict[int, bytes] = {}
+        threads = [
+            threading.Thread(target=lambda i=i: results.__setitem__(i, echo_once(port, message(i, 50_000))))
+            for i in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert all(results[i] == message(i, 50_000) for i in range(4))
+
+
+def test_the_load_generator_detects_a_corrupted_echo() -> None:
+    with (
+        WorkerClient("faulty", env={"COROBENCH_FAULT": "corrupt_echo"}) as worker,
+        echo_server(worker, None) as port,
+        load_generator() as generator,
+    ):
+        generator.call({"op": "connect", "port": port, "connections": 2, "message_size": 64}, 30, "connect")
+        with pytest.raises(WorkloadFailed, match=r"connection \d, message offset 1: echoed byte"):
+            generator.call({"op": "round", "messages": 10}, 30, "faulty corrupt echo")
+
+
+def test_the_expected_crc_matches_the_messages() -> None:
+    import zlib
+
+    assert expected_crc(4, 3000, 2) == zlib.crc32(message(4, 3000) * 2)
+    assert message(0, 10) != message(1, 10)

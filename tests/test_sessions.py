@@ -1,0 +1,57 @@
+"""Whole benchmark sessions: options, results, isolation and clean-up."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.session_runner import processes_tagged, run_benchmarks
+
+EXPECTED_SLEEP_FANOUT_KEYS = {
+    "model",
+    "workload",
+    "params",
+    "versions",
+    "overhead_per_task_s",
+    "peak_rss_bytes",
+    "rss_per_task_bytes",
+}
+
+
+@pytest.mark.parametrize(
+    ("option", "complaint"),
+    [
+        ("--models=asyncio,nope", "--models: unknown 'nope'; valid: greenlet, gevent, eventlet"),
+        ("--workloads=bogus", "--workloads: unknown 'bogus'; valid: sleep_fanout"),
+        ("--profile=huge", "--profile: unknown 'huge'; valid: quick, default, full"),
+        ("--models=", "--models needs at least one name"),
+    ],
+)
+def test_bad_options_are_usage_errors_that_list_the_valid_names(option: str, complaint: str) -> None:
+    session = run_benchmarks(option, "--benchmark-disable")
+    assert session.returncode == 4, session.output
+    assert complaint in session.output
+
+
+def test_a_quick_session_records_every_model_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    session = run_benchmarks(
+        "--profile=quick",
+        "--workloads=sleep_fanout",
+        "--models=gevent,eventlet,twisted,asyncio",
+        f"--benchmark-json={out}",
+    )
+    assert session.returncode == 0, session.output
+    assert "imported" not in session.output, "the pytest process imported a model library"
+    assert processes_tagged(session.tag) == []
+    benchmarks = json.loads(out.read_text())["benchmarks"]
+    assert {(b["extra_info"]["model"], b["extra_info"]["params"]["n"]) for b in benchmarks} == {
+        (model, n) for model in ("gevent", "eventlet", "twisted", "asyncio") for n in (100, 1000)
+    }
+    for bench in benchmarks:
+        assert bench["extra_info"].keys() >= EXPECTED_SLEEP_FANOUT_KEYS
+        assert bench["group"] == f"sleep_fanout[n={bench['extra_info']['params']['n']},delay=0.01]"
+        assert bench["stats"]["rounds"] == 3
+        assert bench["stats"]["min"] >= 0.01, "no round can beat the 10 ms sleep"

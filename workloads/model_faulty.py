@@ -1,0 +1,74 @@
+"""A test-only model that misbehaves on command, for the harness's fault tests.
+
+The environment variable ``COROBENCH_FAULT`` chooses the fault; without it the
+model behaves (sequential and slow, but correct). It is registered in
+``TEST_MODELS``, never among the benchmarked models.
+
+Faults: ``crash`` (exit status 3), ``kill`` (SIGKILL itself), ``hang`` (never
+answers), ``wrong`` (a wrong result), ``raise`` (an exception), ``noisy``
+(prints to stdout and stderr, then behaves), ``corrupt_echo`` (the echo server
+flips one byte), ``never_listen`` (the echo server never reports a port).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+
+from workloads.echo_support import ECHO_HOST, ServerControl
+from workloads.window import Window
+
+FAULT = os.environ.get("COROBENCH_FAULT", "")
+HANG_S = 3600.0
+
+
+def _misbehave() -> None:
+    if FAULT == "crash":
+        sys.stderr.write("faulty model: crashing on purpose\n")
+        sys.stderr.flush()
+        os._exit(3)
+    if FAULT == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if FAULT == "hang":
+        time.sleep(HANG_S)
+    if FAULT == "raise":
+        raise RuntimeError("faulty model: raising on purpose")
+    if FAULT == "noisy":
+        print("faulty model: noise on stdout that must not corrupt the protocol")
+        sys.stderr.write("faulty model: noise on stderr\n")
+
+
+def sleep_fanout(n: int, delay: float, window: Window) -> list[int]:
+    _misbehave()
+    with window:
+        time.sleep(delay)
+        results = list(range(n))
+    if FAULT == "wrong":
+        results[-1] = 0
+    return results
+
+
+def _echo(conn: socket.socket) -> None:
+    with conn:
+        while data := conn.recv(65536):
+            if FAULT == "corrupt_echo" and len(data) > 1:
+                data = data[:1] + bytes([data[1] ^ 0xFF]) + data[2:]
+            conn.sendall(data)
+
+
+def tcp_echo_server(variant: str, control: ServerControl) -> None:
+    if FAULT == "never_listen":
+        time.sleep(HANG_S)
+    with socket.create_server((ECHO_HOST, 0)) as listener:
+        control.listening(listener.getsockname()[1])
+        while True:
+            readable, _, _ = select.select([listener.fileno(), control.stop_fd], [], [])
+            if control.stop_fd in readable:
+                return
+            conn, _ = listener.accept()
+            threading.Thread(target=_echo, args=(conn,), daemon=True).start()
