@@ -54,6 +54,7 @@ MODELS: dict[str, Model] = {
         Model("asyncio", "event_loop", (), "asyncio on the default event loop", ("streams", "protocol")),
         Model("multiprocess_asyncio", "processes", (), "one asyncio process per core"),
         Model("threads", "threads", (), "one OS thread per task"),
+        Model("trio", "event_loop", ("trio",), "trio nurseries and streams"),
         Model("uvloop", "event_loop", ("uvloop",), "asyncio code on uvloop's libuv loop", ("streams", "protocol")),
     )
 }
