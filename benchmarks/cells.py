@@ -64,6 +64,9 @@ class Cell:
 
     @property
     def skip_reason(self) -> str | None:
+        cannot = MODELS[self.model].reason_cannot(self.workload)
+        if cannot:
+            return f"{self.model} cannot do {self.workload}: {cannot}"
         limit = MAX_TASKS.get(self.model)
         n = self.params.get("n")
         if limit is not None and isinstance(n, int) and n > limit:
@@ -140,10 +143,58 @@ def tcp_client_cells(models: list[str], profile: str) -> list[Cell]:
     ]
 
 
+TIMEOUT_CANCEL_SIZES = SLEEP_FANOUT_SIZES
+
+
+def timeout_cancel_deadline(n: int) -> float:
+    """Long enough that the start-up burst of N tasks stays well inside the early band's slack."""
+    return max(0.05, n * 5e-5)
+
+
+def timeout_cancel_cells(models: list[str], profile: str) -> list[Cell]:
+    return [
+        Cell(
+            model=model,
+            workload="timeout_cancel",
+            params={"n": n, "deadline": timeout_cancel_deadline(n), "seed": 1},
+            plan=PLANS[profile],
+            timeout_s=30.0 + n * 0.002,
+        )
+        for n in TIMEOUT_CANCEL_SIZES[profile]
+        for model in models
+    ]
+
+
+CPU_MIXED_TASKS = 100
+CPU_MIXED_DELAY_S = 0.01
+CPU_MIXED_WORK = {
+    "quick": (0, 10_000),
+    "default": (0, 1_000, 10_000, 100_000),
+    "full": (0, 1_000, 10_000, 100_000, 300_000),
+}
+"""Iterations of pure-Python work per task after its IO: CPU share from none to dominant."""
+
+
+def cpu_mixed_cells(models: list[str], profile: str) -> list[Cell]:
+    return [
+        Cell(
+            model=model,
+            workload="cpu_mixed",
+            params={"n": CPU_MIXED_TASKS, "delay": CPU_MIXED_DELAY_S, "work": work},
+            plan=PLANS[profile],
+            timeout_s=120.0,
+        )
+        for work in CPU_MIXED_WORK[profile]
+        for model in models
+    ]
+
+
 CELL_BUILDERS = {
     "sleep_fanout": sleep_fanout_cells,
     "tcp_echo": tcp_echo_cells,
     "tcp_client": tcp_client_cells,
+    "timeout_cancel": timeout_cancel_cells,
+    "cpu_mixed": cpu_mixed_cells,
 }
 WORKLOAD_NAMES = tuple(CELL_BUILDERS)
 

@@ -10,15 +10,18 @@ two variants so users see the cost of convenience: ``streams``
 code uses) and ``protocol`` (an ``asyncio.Protocol`` writing back in
 ``data_received``, with flow control). asyncio's TCP transports set
 ``TCP_NODELAY`` themselves. The client uses streams (``open_connection``,
-``readexactly``).
+``readexactly``). Timeouts: ``asyncio.timeout`` per task (3.11+, what
+replaces ``wait_for``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import zlib
 from typing import cast
 
+from workloads.cpu_work import burn
 from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, ServerControl, message
 from workloads.window import Window
 
@@ -139,6 +142,38 @@ async def tcp_client(port: int, connections: int, size: int, round_trips: int, w
     return [task.result() for task in tasks]
 
 
+# -- timeout_cancel -----------------------------------------------------------
+
+
+async def _race_deadline(index: int, delay: float, deadline: float, completed: list[int]) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(deadline):
+            await asyncio.sleep(delay)
+            completed.append(index)
+
+
+async def timeout_cancel(delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    with window:
+        async with asyncio.TaskGroup() as group:
+            for i, delay in enumerate(delays):
+                group.create_task(_race_deadline(i, delay, deadline, completed))
+
+
+# -- cpu_mixed ----------------------------------------------------------------
+
+
+async def _io_then_cpu(index: int, delay: float, work: int) -> int:
+    await asyncio.sleep(delay)
+    return burn(work, index)
+
+
+async def cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[int]:
+    with window:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_io_then_cpu(i, delay, work)) for i in range(n)]
+    return [task.result() for task in tasks]
+
+
 class RunnerModel:
     """The synchronous model interface over these coroutines, all run by one ``asyncio.Runner``."""
 
@@ -153,3 +188,9 @@ class RunnerModel:
 
     def tcp_client(self, port: int, connections: int, message_size: int, round_trips: int, window: Window) -> list[int]:
         return self._runner.run(tcp_client(port, connections, message_size, round_trips, window))
+
+    def timeout_cancel(self, delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+        self._runner.run(timeout_cancel(delays, deadline, completed, window))
+
+    def cpu_mixed(self, n: int, delay: float, work: int, window: Window) -> list[int]:
+        return self._runner.run(cpu_mixed(n, delay, work, window))

@@ -2,8 +2,9 @@
 
 APIs: ``trio.open_nursery`` + ``nursery.start_soon`` for fan-out (the nursery
 block ends when every child has finished, so leaving it *is* the gather) and
-``trio.sleep``; echo server ``trio.open_tcp_listeners`` + ``trio.serve_listeners``
-with ``SocketStream.receive_some``/``send_all`` (trio's ``SocketStream`` sets
+``trio.sleep``; timeouts ``trio.move_on_after`` per task; echo server
+``trio.open_tcp_listeners`` + ``trio.serve_listeners`` with
+``SocketStream.receive_some``/``send_all`` (trio's ``SocketStream`` sets
 ``TCP_NODELAY`` itself); client ``trio.open_tcp_stream``; the stop pipe is
 awaited with ``trio.lowlevel.wait_readable``. trio has no loop that outlives
 ``trio.run``, so each request is one ``trio.run``; its set-up stays outside
@@ -17,6 +18,7 @@ from functools import partial
 
 import trio
 
+from workloads.cpu_work import burn
 from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, ServerControl, message
 from workloads.window import Window
 
@@ -90,3 +92,38 @@ async def _tcp_client(port: int, connections: int, size: int, round_trips: int, 
 
 def tcp_client(port: int, connections: int, message_size: int, round_trips: int, window: Window) -> list[int]:
     return trio.run(_tcp_client, port, connections, message_size, round_trips, window)
+
+
+async def _race_deadline(index: int, delay: float, deadline: float, completed: list[int]) -> None:
+    with trio.move_on_after(deadline):
+        await trio.sleep(delay)
+        completed.append(index)
+
+
+async def _timeout_cancel(delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    with window:
+        async with trio.open_nursery() as nursery:
+            for i, delay in enumerate(delays):
+                nursery.start_soon(_race_deadline, i, delay, deadline, completed)
+
+
+def timeout_cancel(delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    trio.run(_timeout_cancel, delays, deadline, completed, window)
+
+
+async def _io_then_cpu(index: int, delay: float, work: int, results: list[int]) -> None:
+    await trio.sleep(delay)
+    results[index] = burn(work, index)
+
+
+async def _cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[int]:
+    results = [0] * n
+    with window:
+        async with trio.open_nursery() as nursery:
+            for i in range(n):
+                nursery.start_soon(_io_then_cpu, i, delay, work, results)
+    return results
+
+
+def cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[int]:
+    return trio.run(_cpu_mixed, n, delay, work, window)

@@ -20,3 +20,5 @@ _model = RunnerModel(asyncio.Runner(loop_factory=uvloop.new_event_loop))
 sleep_fanout = _model.sleep_fanout
 tcp_echo_server = _model.tcp_echo_server
 tcp_client = _model.tcp_client
+timeout_cancel = _model.timeout_cancel
+cpu_mixed = _model.cpu_mixed

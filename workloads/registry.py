@@ -23,6 +23,11 @@ class Model:
     description: str = ""
     echo_variants: tuple[str, ...] = ("default",)
     """Server variants of ``tcp_echo`` (e.g. asyncio streams and protocols)."""
+    cannot: tuple[tuple[str, str], ...] = ()
+    """(workload, reason) pairs for workloads this model cannot honestly do; those cells are skipped with the reason."""
+
+    def reason_cannot(self, workload: str) -> str | None:
+        return dict(self.cannot).get(workload)
 
     @property
     def module(self) -> str:

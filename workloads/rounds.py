@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from workloads import sleep_fanout, tcp_client
+from workloads import cpu_mixed, sleep_fanout, tcp_client, timeout_cancel
 
 RoundRunner = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
 WORKLOADS: dict[str, RoundRunner] = {
     "sleep_fanout": sleep_fanout.run_round,
     "tcp_client": tcp_client.run_round,
+    "timeout_cancel": timeout_cancel.run_round,
+    "cpu_mixed": cpu_mixed.run_round,
 }
