@@ -126,8 +126,9 @@ async def _client_connection(index: int, port: int, size: int, round_trips: int)
     crc = 0
     try:
         for _ in range(round_trips):
+            # No drain(): one message is in flight at a time, so the write buffer is bounded by it,
+            # and draining before reading could deadlock once a message outgrows the socket buffers.
             writer.write(payload)
-            await writer.drain()
             crc = zlib.crc32(await reader.readexactly(size), crc)
     finally:
         writer.close()

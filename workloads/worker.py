@@ -50,6 +50,9 @@ def run_round(model: ModuleType, request: dict[str, Any]) -> dict[str, Any]:
     outcome = WORKLOADS[workload](implementation, request.get("params", {}))
     outcome["metrics"]["baseline_rss_bytes"] = baseline_rss
     outcome["metrics"]["peak_rss_bytes"] = memory.peak_rss_bytes()
+    setup_metrics = getattr(model, "setup_metrics", None)
+    if setup_metrics is not None:  # one-off costs outside every window, e.g. process-pool start-up
+        outcome["metrics"].update(setup_metrics())
     return outcome
 
 
