@@ -1,0 +1,159 @@
+"""eventlet on its default epolls hub, with the standard library monkey-patched.
+
+The worker runs ``eventlet.monkey_patch()`` before anything else; this module
+checks at import (``eventlet.patcher.is_monkey_patched`` for time, socket,
+select and thread, and ``time.sleep is eventlet.sleep``) and raises
+RuntimeError if the patching did not happen. Task code therefore uses the
+*plain* standard library, which is the point of this model: ``time.sleep`` and
+``socket.socket`` are eventlet's green versions. (eventlet 0.41 prints an
+``EventletDeprecationWarning`` on import: upstream keeps it in bug-fix mode.)
+
+APIs and why:
+
+- sleep_fanout: ``eventlet.spawn`` per task, then ``GreenThread.wait()`` on
+  each in spawn order. Measured at N=10000 x 10 ms (medians of 9-11
+  interleaved runs on a loaded 2-core box): spawn + ``wait()`` ~340-390 ms;
+  ``GreenPool(n).spawn`` + ``wait()`` ~430-470 ms, ``GreenPool.spawn`` +
+  ``waitall`` ~400-550 ms, ``GreenPool.imap`` ~490 ms, ``starmap`` ~535 ms,
+  ``GreenPile`` ~420-500 ms (a pool adds a semaphore and a link per task, and
+  its default size of 1000 would throttle N=10000). ``GreenPool.spawn_n`` with
+  tasks appending to a shared list was ~290-340 ms, but ``spawn_n`` cannot
+  return a task's result, so it is not the gather idiom the workload asks for.
+- tcp_echo_server: ``eventlet.listen`` and an accept loop in one greenthread
+  that starts each handler with ``eventlet.spawn_n`` (eventlet's own echo
+  example; spawn_n is the cheap spawn when no result is needed). Not
+  ``eventlet.serve``: it can only be stopped by raising into it, keeps its
+  handlers in a private pool capped at 1000 (it stops accepting beyond that),
+  and an exception in one handler ends the whole server. Handlers are tracked
+  in a dict so shutdown can kill them all and close every socket. Handlers
+  ``recv`` + ``sendall``: ``recv_into`` a per-connection buffer was no cheaper
+  (server CPU ~22-29 us per 1 KiB-16 KiB echo either way) and at 1000
+  connections it cost more (44 vs 34 us) for the buffers it keeps. Shutdown
+  waits on ``control.stop_fd`` with ``eventlet.hubs.trampoline(fd, read=True)``,
+  the hub's own readiness primitive.
+- tcp_client: one greenthread per connection on a plain (patched)
+  ``socket.socket`` connected to the numeric address, ``recv_into`` a reused
+  buffer, gathered like sleep_fanout. The message is sent as a memoryview:
+  eventlet's ``sendall`` slices what is left after a partial send, and a slice
+  of bytes is a copy where a slice of a memoryview is not.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import zlib
+from typing import Any
+
+import eventlet  # no type stubs: eventlet's names are Any to mypy
+import eventlet.greenthread
+import eventlet.hubs
+import eventlet.patcher
+
+from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, ServerControl, message
+from workloads.window import Window
+
+_PATCHED_MODULES = ("time", "socket", "select", "thread")
+_RECV_BYTES = 256 * 1024
+"""Most bytes the echo handler asks of one recv (the result is sized to what arrived)."""
+_CLIENT_BUFFER_BYTES = 64 * 1024
+"""The client's reused receive buffer, per connection (1000 connections: 64 MiB at most)."""
+
+
+def _require_monkey_patching() -> None:
+    missing = [name for name in _PATCHED_MODULES if not eventlet.patcher.is_monkey_patched(name)]
+    if missing or time.sleep is not eventlet.sleep:
+        raise RuntimeError(
+            "model_eventlet needs a process where eventlet.monkey_patch() ran before anything else "
+            f"(not patched: {', '.join(missing) or 'time.sleep'}); "
+            "run it through `python -m workloads.worker eventlet ...`"
+        )
+
+
+_require_monkey_patching()
+eventlet.hubs.get_hub()  # create the hub now, never inside a timed window
+
+
+def _sleep_and_return(index: int, delay: float) -> int:
+    time.sleep(delay)
+    return index
+
+
+def sleep_fanout(n: int, delay: float, window: Window) -> list[int]:
+    with window:
+        threads = [eventlet.spawn(_sleep_and_return, i, delay) for i in range(n)]
+        results: list[int] = [thread.wait() for thread in threads]
+    return results
+
+
+ECHO_VARIANTS: tuple[str, ...] = ("default",)
+
+
+def _echo(conn: socket.socket, handlers: dict[socket.socket, Any]) -> None:
+    recv, sendall = conn.recv, conn.sendall
+    try:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while data := recv(_RECV_BYTES):
+            sendall(data)
+    except OSError:  # reset or broken pipe: this client is gone, the server carries on
+        pass
+    finally:
+        handlers.pop(conn, None)
+        conn.close()
+
+
+def _accept_loop(listener: socket.socket, handlers: dict[socket.socket, Any]) -> None:
+    while True:
+        try:
+            conn, _address = listener.accept()
+        except ConnectionAbortedError:  # the client gave up before it was accepted
+            continue
+        handlers[conn] = eventlet.spawn_n(_echo, conn, handlers)
+
+
+def tcp_echo_server(variant: str, control: ServerControl) -> None:
+    if variant not in ECHO_VARIANTS:
+        raise ValueError(f"unknown echo variant {variant!r}; eventlet offers {ECHO_VARIANTS}")
+    listener = eventlet.listen((ECHO_HOST, 0), backlog=LISTEN_BACKLOG)
+    handlers: dict[socket.socket, Any] = {}
+    acceptor = eventlet.spawn(_accept_loop, listener, handlers)
+    try:
+        control.listening(listener.getsockname()[1])
+        eventlet.hubs.trampoline(control.stop_fd, read=True)
+    finally:
+        acceptor.kill()
+        listener.close()
+        for conn, handler in list(handlers.items()):
+            eventlet.greenthread.kill(handler)  # its finally closes conn, if it ever started
+            conn.close()
+
+
+def _client_connection(index: int, port: int, message_size: int, round_trips: int) -> int:
+    payload = memoryview(message(index, message_size))
+    buffer = memoryview(bytearray(min(message_size, _CLIENT_BUFFER_BYTES)))
+    crc = 0
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.connect((ECHO_HOST, port))
+        for _ in range(round_trips):
+            sock.sendall(payload)
+            remaining = message_size
+            while remaining:
+                got = sock.recv_into(buffer, min(remaining, len(buffer)))
+                if not got:
+                    raise ConnectionError(f"connection {index}: server closed with {remaining} bytes unechoed")
+                crc = zlib.crc32(buffer[:got], crc)
+                remaining -= got
+    return crc
+
+
+def tcp_client(port: int, connections: int, message_size: int, round_trips: int, window: Window) -> list[int]:
+    with window:
+        threads = [eventlet.spawn(_client_connection, i, port, message_size, round_trips) for i in range(connections)]
+        try:
+            crcs: list[int] = [thread.wait() for thread in threads]
+        except BaseException:
+            for thread in threads:  # one connection failed: leave no client running into the next round
+                thread.kill()
+            raise
+    return crcs
