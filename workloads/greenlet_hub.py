@@ -1,0 +1,461 @@
+"""A small scheduler for raw greenlets: one hub greenlet, a selector, a timer heap and a ready queue.
+
+This is what the ``greenlet`` model runs on. It uses only the ``greenlet`` package (no gevent):
+
+- ``greenlet.greenlet(run, parent)`` / ``switch()`` / ``throw()`` / ``getcurrent()``: every task is a
+  greenlet whose parent is the hub greenlet, so when a task returns, control goes back to the hub loop.
+  A greenlet that must wait appends its ``switch`` to a queue and switches to the hub; the hub later
+  calls that ``switch`` to resume it.
+- ``selectors.DefaultSelector`` (epoll on Linux) for file-descriptor readiness. Read interest is kept
+  registered after it fired (the "lazy" scheme libev uses), so a connection that waits to read again
+  and again costs no ``epoll_ctl`` calls; an interest nobody waits for any more is dropped when it
+  next fires, and ``forget(fd)``/``close(sock)`` remove it before an fd is closed.
+- ``heapq`` of ``(deadline, seq, resume)`` on ``time.monotonic`` for sleeps; ``collections.deque`` as
+  the ready queue of callables (a greenlet's bound ``switch``, or a ``throw`` to deliver).
+
+The hub loop has the shape of asyncio's ``_run_once``: compute the timeout from the ready queue and the
+earliest timer, poll the selector (skipped when no fd is watched and nothing needs waiting for), move
+due timers to the ready queue, then run exactly the callbacks that were ready at that point, so fd
+events and timers are never starved by greenlets that keep rescheduling themselves.
+
+The hub is created once per thread (``get_hub()``) and reused for every round; the greenlet that
+created it (normally the main greenlet) can block in any primitive here just like a task: it switches
+to the hub and is resumed when its wait is over. If the hub finds nothing that could ever wake the
+blocked main greenlet (no ready callbacks, no timers, no fd waits) it raises ``Deadlock`` there.
+
+Measured cost (CPython 3.11, greenlet 3.5, sleep fan-out N=10000): the hub's Python work is ~7 us of
+user CPU per task (asyncio: ~12 us), but every greenlet gets its own CPython frame data-stack chunk,
+which 3.11 allocates with ``mmap`` on the greenlet's first call and ``munmap``s when it dies: about
+half the round's CPU is that kernel work (perf: ~26 % munmap, ~12 % mmap, ~15 % page faults). Reusing
+finished greenlets would hide it, but the model runs one fresh greenlet per task on purpose.
+
+Green sockets: ``create_listener``, ``create_connection``, ``accept``, ``recv``, ``recv_into``,
+``sendall`` and ``close`` work on ordinary non-blocking ``socket.socket`` objects: they try the call
+and wait with ``wait_readable``/``wait_writable`` only when it would block (``BlockingIOError``).
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import heapq
+import itertools
+import os
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
+
+from greenlet import getcurrent, greenlet  # no stubs: greenlet is untyped (Any) for mypy
+
+T = TypeVar("T")
+
+EVENT_READ = selectors.EVENT_READ
+EVENT_WRITE = selectors.EVENT_WRITE
+
+
+class Deadlock(RuntimeError):
+    """The greenlet that owns the hub waits, but nothing is left that could ever wake it."""
+
+
+class Cancelled(ConnectionAbortedError):
+    """Raised in a greenlet whose fd wait was cancelled because the fd is being closed."""
+
+
+class Task(greenlet, Generic[T]):  # greenlet has no stubs: the base is Any to mypy
+    """A greenlet running ``fn(*args)`` once; the handle other greenlets join to get its result."""
+
+    __slots__ = ("_args", "_exception", "_fn", "_links", "_value", "done")
+
+    def __init__(self, hub_greenlet: greenlet, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
+        greenlet.__init__(self, None, hub_greenlet)
+        self._fn: Callable[..., T] | None = fn
+        self._args: tuple[Any, ...] | None = args
+        self._value: T | None = None
+        self._exception: BaseException | None = None
+        self._links: list[Callable[[], object]] | None = None
+        self.done = False
+
+    def run(self) -> None:  # called by greenlet when the hub first switches to this task
+        try:
+            self._value = self._fn(*self._args)  # type: ignore[misc]
+        except BaseException as exc:  # the joiner re-raises it; it must not escape into the hub
+            self._exception = exc
+        self._fn = self._args = None
+        self.done = True
+        links = self._links
+        if links is not None:
+            self._links = None
+            for link in links:
+                link()
+        # returning switches to the parent: the hub loop
+
+    def link(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` (in the finishing task, so it must not block) when this task is done."""
+        if self.done:
+            callback()
+        elif self._links is None:
+            self._links = [callback]
+        else:
+            self._links.append(callback)
+
+    def unlink(self, callback: Callable[[], object]) -> None:
+        """Forget a ``callback`` given to ``link`` (no error if it already ran or was never linked)."""
+        if self._links is not None and callback in self._links:
+            self._links.remove(callback)
+
+    def result(self) -> T:
+        """The task's return value; re-raises its exception. Only valid once ``done``."""
+        if not self.done:
+            raise RuntimeError("the task has not finished; join it first")
+        if self._exception is not None:
+            raise self._exception
+        return self._value  # type: ignore[return-value]
+
+    @property
+    def exception(self) -> BaseException | None:
+        return self._exception
+
+    def join(self) -> T:
+        """Block the calling greenlet until this task is done; return its result or raise its exception."""
+        if not self.done:
+            hub = get_hub()
+            wake = functools.partial(hub.ready.append, getcurrent().switch)
+            self.link(wake)
+            try:
+                hub.block()
+            except BaseException:  # woken by a throw (e.g. Deadlock): finishing must not resume us later
+                self.unlink(wake)
+                raise
+        return self.result()
+
+
+class _Latch:
+    """Counts finishing tasks down to zero, then schedules the waiting greenlet once."""
+
+    __slots__ = ("_append", "_resume", "count")
+
+    def __init__(
+        self, count: int, append: Callable[[Callable[[], object]], None], resume: Callable[[], object]
+    ) -> None:
+        self.count = count
+        self._append = append
+        self._resume: Callable[[], object] | None = resume
+
+    def __call__(self) -> None:
+        self.count -= 1
+        if self.count == 0 and self._resume is not None:
+            self._append(self._resume)
+
+    def disarm(self) -> None:
+        """The waiter left by an exception: never schedule it."""
+        self._resume = None
+
+
+class _Watch:
+    """Per-fd state: the greenlet waiting to read, the one waiting to write, the registered events."""
+
+    __slots__ = ("events", "reader", "writer")
+
+    def __init__(self) -> None:
+        self.reader: greenlet | None = None
+        self.writer: greenlet | None = None
+        self.events = 0
+
+
+class Hub:
+    """The event loop greenlet and the blocking primitives for the greenlets it schedules."""
+
+    def __init__(self) -> None:
+        self.owner = getcurrent()
+        self.ready: deque[Callable[[], object]] = deque()
+        self._timers: list[tuple[float, int, Callable[[], object]]] = []
+        self._seq = itertools.count()
+        self._selector = selectors.DefaultSelector()
+        self._watches: dict[int, _Watch] = {}
+        self._fd_waiters = 0
+        self.greenlet = greenlet(self._loop, self.owner)
+        self.block: Callable[[], object] = self.greenlet.switch
+        """Switch to the hub; the caller must have arranged to be resumed (ready queue, timer or fd)."""
+
+    # -- tasks --------------------------------------------------------------
+
+    def spawn(self, fn: Callable[..., T], *args: Any) -> Task[T]:
+        """Start ``fn(*args)`` in a new greenlet at the hub's next turn; return its handle."""
+        task: Task[T] = Task(self.greenlet, fn, args)
+        self.ready.append(task.switch)
+        return task
+
+    def join_all(self, tasks: Iterable[Task[T]]) -> list[T]:
+        """Wait until every task is done; return their results in order.
+
+        One shared countdown is linked to the unfinished tasks, so the joiner is resumed once, when the
+        last one finishes (O(n) in all). If tasks failed, the first failure in task order is raised after
+        all of them have finished.
+        """
+        tasks = list(tasks)
+        pending = [task for task in tasks if not task.done]
+        if pending:
+            latch = _Latch(len(pending), self.ready.append, getcurrent().switch)
+            for task in pending:
+                task.link(latch)
+            try:
+                self.block()
+            except BaseException:
+                latch.disarm()
+                raise
+        return [task.result() for task in tasks]
+
+    # -- waiting --------------------------------------------------------------
+
+    def sleep(self, seconds: float) -> None:
+        """Suspend the calling greenlet for ``seconds`` (``<= 0``: just yield to the others)."""
+        resume = getcurrent().switch
+        if seconds > 0:
+            heapq.heappush(self._timers, (time.monotonic() + seconds, next(self._seq), resume))
+        else:
+            self.ready.append(resume)
+        self.block()
+
+    def wait_readable(self, fd: int) -> None:
+        """Suspend the calling greenlet until ``fd`` is readable (or raise ``Cancelled`` if it is forgotten)."""
+        watch = self._watches.get(fd)
+        if watch is None:
+            watch = self._watches[fd] = _Watch()
+        if watch.reader is not None:
+            raise RuntimeError(f"another greenlet is already waiting to read fd {fd}")
+        current = getcurrent()
+        if not watch.events & EVENT_READ:
+            self._set_events(fd, watch, watch.events | EVENT_READ)
+        watch.reader = current
+        self._fd_waiters += 1
+        try:
+            self.block()
+        finally:
+            if watch.reader is current:  # resumed by something other than the event (a throw)
+                watch.reader = None
+                self._fd_waiters -= 1
+
+    def wait_writable(self, fd: int) -> None:
+        """Suspend the calling greenlet until ``fd`` is writable (or raise ``Cancelled`` if it is forgotten)."""
+        watch = self._watches.get(fd)
+        if watch is None:
+            watch = self._watches[fd] = _Watch()
+        if watch.writer is not None:
+            raise RuntimeError(f"another greenlet is already waiting to write fd {fd}")
+        current = getcurrent()
+        if not watch.events & EVENT_WRITE:
+            self._set_events(fd, watch, watch.events | EVENT_WRITE)
+        watch.writer = current
+        self._fd_waiters += 1
+        try:
+            self.block()
+        finally:
+            if watch.writer is current:
+                watch.writer = None
+                self._fd_waiters -= 1
+
+    def forget(self, fd: int) -> None:
+        """Stop watching ``fd`` (call before closing it); greenlets waiting on it get ``Cancelled``."""
+        watch = self._watches.pop(fd, None)
+        if watch is None:
+            return
+        if watch.events:
+            self._selector.unregister(fd)
+        for waiter in (watch.reader, watch.writer):
+            if waiter is not None:
+                self._fd_waiters -= 1
+                self.ready.append(functools.partial(waiter.throw, Cancelled(errno.ECONNABORTED, f"fd {fd} closed")))
+        watch.reader = watch.writer = None
+
+    def _set_events(self, fd: int, watch: _Watch, events: int) -> None:
+        if not watch.events:
+            self._selector.register(fd, events, watch)
+        elif events:
+            self._selector.modify(fd, events, watch)
+        else:
+            self._selector.unregister(fd)
+        watch.events = events
+
+    # -- the loop ---------------------------------------------------------------
+
+    def _loop(self) -> None:
+        try:
+            self._run_forever()
+        finally:  # only an internal error ends the loop: it propagates to the owner; a new hub is made next
+            if getattr(_local, "hub", None) is self:
+                del _local.hub
+
+    def _run_forever(self) -> None:
+        ready = self.ready
+        run_next = ready.popleft
+        make_ready = ready.append
+        timers = self._timers
+        heappop = heapq.heappop
+        monotonic = time.monotonic
+        select = self._selector.select
+        while True:
+            if ready:
+                timeout: float | None = 0.0
+            elif timers:
+                timeout = max(0.0, timers[0][0] - monotonic())
+            elif self._fd_waiters:
+                timeout = None
+            else:
+                self.owner.throw(Deadlock("every greenlet is blocked and nothing is left to wake them"))
+                continue
+            if self._fd_waiters or timeout:
+                for key, events in select(timeout):
+                    watch = key.data
+                    if events & EVENT_READ:
+                        reader = watch.reader
+                        if reader is not None:
+                            watch.reader = None
+                            self._fd_waiters -= 1
+                            make_ready(reader.switch)
+                        elif watch.events & EVENT_READ:  # nobody waits any more: drop the interest now
+                            self._set_events(key.fd, watch, watch.events & ~EVENT_READ)
+                    if events & EVENT_WRITE:
+                        writer = watch.writer
+                        if writer is not None:
+                            watch.writer = None
+                            self._fd_waiters -= 1
+                            make_ready(writer.switch)
+                        if watch.events & EVENT_WRITE:  # sockets stay writable: never keep this one idle
+                            self._set_events(key.fd, watch, watch.events & ~EVENT_WRITE)
+            if timers and timers[0][0] <= (now := monotonic()):
+                while timers and timers[0][0] <= now:
+                    make_ready(heappop(timers)[2])
+            for _ in range(len(ready)):
+                run_next()()
+
+
+_local = threading.local()
+
+
+def get_hub() -> Hub:
+    """This thread's hub, created on first use (keep that outside any timed window)."""
+    try:
+        hub: Hub = _local.hub
+    except AttributeError:
+        hub = _local.hub = Hub()
+    return hub
+
+
+# -- module-level primitives on this thread's hub ---------------------------------------------------
+
+
+def spawn(fn: Callable[..., T], *args: Any) -> Task[T]:
+    return get_hub().spawn(fn, *args)
+
+
+def join_all(tasks: Iterable[Task[T]]) -> list[T]:
+    return get_hub().join_all(tasks)
+
+
+def sleep(seconds: float) -> None:
+    get_hub().sleep(seconds)
+
+
+def wait_readable(fd: int) -> None:
+    get_hub().wait_readable(fd)
+
+
+def wait_writable(fd: int) -> None:
+    get_hub().wait_writable(fd)
+
+
+# -- green sockets: non-blocking sockets that wait on the hub ---------------------------------------
+
+
+def create_listener(host: str, port: int, backlog: int) -> socket.socket:
+    """A non-blocking TCP socket listening on ``(host, port)``."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def accept(listener: socket.socket) -> socket.socket:
+    """Wait for and accept one connection; the new socket is non-blocking with TCP_NODELAY set."""
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except BlockingIOError:
+            wait_readable(listener.fileno())
+            continue
+        conn.setblocking(False)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn
+
+
+def create_connection(host: str, port: int) -> socket.socket:
+    """Connect a non-blocking TCP socket (TCP_NODELAY set), waiting on the hub while it connects."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        err = sock.connect_ex((host, port))
+        if err in (errno.EINPROGRESS, errno.EAGAIN):
+            wait_writable(sock.fileno())
+            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            raise OSError(err, os.strerror(err), (host, port))
+    except BaseException:
+        close(sock)
+        raise
+    return sock
+
+
+def recv(sock: socket.socket, size: int) -> bytes:
+    """Up to ``size`` bytes, waiting until some arrive; ``b""`` at end of stream."""
+    while True:
+        try:
+            return sock.recv(size)
+        except BlockingIOError:
+            wait_readable(sock.fileno())
+
+
+def recv_into(sock: socket.socket, buffer: Any) -> int:
+    """Fill ``buffer`` with what has arrived, waiting until something has; 0 at end of stream."""
+    while True:
+        try:
+            return sock.recv_into(buffer)
+        except BlockingIOError:
+            wait_readable(sock.fileno())
+
+
+def sendall(sock: socket.socket, data: Any) -> None:
+    """Send every byte of ``data``, waiting whenever the socket's send buffer is full."""
+    try:
+        sent = sock.send(data)
+    except BlockingIOError:
+        sent = 0
+    total = len(data) if isinstance(data, bytes | bytearray) else memoryview(data).nbytes
+    if sent == total:
+        return
+    view = memoryview(data).cast("B")
+    while sent < total:
+        try:
+            sent += sock.send(view[sent:])
+        except BlockingIOError:
+            wait_writable(sock.fileno())
+
+
+def close(sock: socket.socket) -> None:
+    """Stop watching the socket (waiters get ``Cancelled``), then close it. Safe to call twice."""
+    fd = sock.fileno()
+    if fd >= 0:
+        hub: Hub | None = getattr(_local, "hub", None)
+        if hub is not None:
+            hub.forget(fd)
+    sock.close()
