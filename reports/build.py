@@ -1,0 +1,75 @@
+"""Write a report directory: charts (PNG + SVG), ``summary.md`` and ``index.html``, for a run or a comparison.
+
+The output directory defaults to ``reports/out/<run-stem>/`` under the project root (the folder that
+holds ``.benchmarks/``). It is refused when it lies inside ``.benchmarks/``, so saved results are
+never touched; files of an earlier report in the same directory (recognised by the generator tag in
+its ``index.html``) are removed first so no stale chart survives. Stdlib plus the chart modules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reports.charts import make_charts
+from reports.compare import compare_runs, comparison_charts
+from reports.compare_summary import comparison_document
+from reports.document import Document, to_markdown
+from reports.find import STORAGE_DIR, find_storage, is_inside_storage
+from reports.html import GENERATOR, to_html
+from reports.load import ReportInputError, Run, machine_mismatch, merge_runs
+from reports.summary import run_document
+
+OUT_DIR = Path("reports") / "out"
+
+
+def project_root(start: Path) -> Path:
+    """The folder holding ``.benchmarks/`` (searched upwards from ``start``), else ``start``."""
+    storage = find_storage(start)
+    return storage.parent if storage is not None else start
+
+
+def default_out(root: Path, runs: list[Run]) -> Path:
+    return root / OUT_DIR / merge_runs(runs).stem
+
+
+def default_compare_out(root: Path, old: Run, new: Run) -> Path:
+    return root / OUT_DIR / f"compare_{old.short_id}_vs_{new.short_id}"
+
+
+def write_report(runs: list[Run], out: Path) -> Path:
+    """Write the report of one run (several runs are merged into one); return the index.html path."""
+    run = merge_runs(runs)
+    prepare_out(out)
+    charts = make_charts(run, out)
+    return _write_document(run_document(run, charts), out)
+
+
+def write_comparison(old: Run, new: Run, out: Path) -> Path:
+    prepare_out(out)
+    comparison = compare_runs(old, new)
+    charts = comparison_charts(comparison, out)
+    return _write_document(comparison_document(comparison, charts), out)
+
+
+def warnings_for(runs: list[Run]) -> list[str]:
+    """What the command line should print before the report path (also written into the report)."""
+    lines = [w for run in runs for w in run.warnings]
+    mismatch = machine_mismatch(runs) if len(runs) > 1 else None
+    return ([mismatch] if mismatch else []) + lines
+
+
+def prepare_out(out: Path) -> None:
+    if is_inside_storage(out):
+        raise ReportInputError(f"{out}: refusing to write a report inside {STORAGE_DIR}/ (saved results live there)")
+    out.mkdir(parents=True, exist_ok=True)
+    index = out / "index.html"
+    if index.is_file() and GENERATOR in index.read_text(encoding="utf-8", errors="replace")[:2000]:
+        for old in (*out.glob("*.png"), *out.glob("*.svg"), index, out / "summary.md"):
+            old.unlink(missing_ok=True)
+
+
+def _write_document(doc: Document, out: Path) -> Path:
+    (out / "summary.md").write_text(to_markdown(doc), encoding="utf-8")
+    index = out / "index.html"
+    index.write_text(to_html(doc), encoding="utf-8")
+    return index

@@ -1,0 +1,92 @@
+"""Fixed colours and markers per concurrency model, so a model looks the same in every chart.
+
+Each model family has its own hue (greenlet-based: greens; event loops: blues and purples; threads:
+orange; processes: red) and each known model a fixed shade of it. A model this module does not know
+takes its family from ``extra_info["family"]`` when a result carries one, else ``other`` (greys), and
+a shade picked from a stable hash of its name. Variants of a model (``asyncio (streams)``) keep the
+model's colour and differ by hatch and line style. Pure data; matplotlib is not imported here.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Literal, TypeAlias
+
+LineStyle: TypeAlias = Literal["-", "--", ":", "-."]
+
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "greenlet": ("greenlet", "gevent", "eventlet"),
+    "event_loop": ("asyncio", "uvloop", "tornado", "twisted", "trio", "generators"),
+    "threads": ("threads",),
+    "processes": ("multiprocess_asyncio",),
+}
+FAMILY_LABELS = {
+    "greenlet": "greenlet-based",
+    "event_loop": "event loop",
+    "threads": "threads",
+    "processes": "processes",
+    "other": "other",
+}
+MODEL_COLOURS = {
+    "greenlet": "#00441b",
+    "gevent": "#238b45",
+    "eventlet": "#74c476",
+    "asyncio": "#2171b5",
+    "uvloop": "#6baed6",
+    "trio": "#17a2b8",
+    "generators": "#08306b",
+    "tornado": "#54278f",
+    "twisted": "#9e9ac8",
+    "threads": "#e6550d",
+    "multiprocess_asyncio": "#a50f15",
+}
+SPARE_SHADES = {
+    "greenlet": ("#41ab5d", "#006d2c", "#a1d99b"),
+    "event_loop": ("#4292c6", "#807dba", "#3f007d", "#9ecae1"),
+    "threads": ("#fd8d3c", "#a63603"),
+    "processes": ("#ef3b2c", "#67000d"),
+    "other": ("#636363", "#969696", "#252525", "#bdbdbd"),
+}
+FAMILY_MARKERS = {"greenlet": "s", "event_loop": "o", "threads": "^", "processes": "D", "other": "v"}
+VARIANT_HATCHES = ("", "//", "..", "xx", "\\\\")
+VARIANT_LINESTYLES: tuple[LineStyle, ...] = ("-", "--", ":", "-.")
+FAMILY_ORDER = ("event_loop", "greenlet", "threads", "processes", "other")
+
+
+def family(model: str, declared: str | None = None) -> str:
+    for name, members in FAMILIES.items():
+        if model in members:
+            return name
+    return declared if declared in FAMILY_LABELS else "other"
+
+
+def colour(model: str, declared_family: str | None = None) -> str:
+    if model in MODEL_COLOURS:
+        return MODEL_COLOURS[model]
+    shades = SPARE_SHADES[family(model, declared_family)]
+    return shades[zlib.crc32(model.encode()) % len(shades)]
+
+
+def marker(model: str, declared_family: str | None = None) -> str:
+    return FAMILY_MARKERS[family(model, declared_family)]
+
+
+def variant_index(variant: str | None, variants: list[str | None]) -> int:
+    """Position of a variant among its model's variants, to pick a hatch or line style (0 = plain)."""
+    ordered = sorted({v for v in variants if v})
+    return ordered.index(variant) if variant in ordered else 0
+
+
+def hatch(index: int) -> str:
+    return VARIANT_HATCHES[index % len(VARIANT_HATCHES)]
+
+
+def linestyle(index: int) -> LineStyle:
+    return VARIANT_LINESTYLES[index % len(VARIANT_LINESTYLES)]
+
+
+def model_sort_key(model: str, declared_family: str | None = None) -> tuple[int, int, str]:
+    """Order for legends: by family, then the family's listed order, then name."""
+    fam = family(model, declared_family)
+    members = FAMILIES.get(fam, ())
+    return (FAMILY_ORDER.index(fam), members.index(model) if model in members else len(members), model)
