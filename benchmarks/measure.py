@@ -58,6 +58,7 @@ def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[
     measured = rounds if benchmark.disabled else rounds[cell.plan.warmup_rounds :]
     benchmark.extra_info.update(
         model=cell.model,
+        family=MODELS[cell.model].family,
         workload=cell.workload,
         params=cell.params,
         **({"variant": cell.variant} if cell.variant else {}),
