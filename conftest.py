@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from benchmarks.cells import PROFILES
+from benchmarks.run_record import current_run, start_run, stop_on_sigterm
 from benchmarks.selection import Selection, SelectionError, parse_selection
 from benchmarks.virtual_clock import VirtualClock
 from benchmarks.worker_client import WorkerClient
@@ -32,10 +33,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--models", default=None, help="comma-separated models (default: every installed model)")
     group.addoption("--workloads", default=None, help="comma-separated workloads (default: all)")
     group.addoption("--profile", default="default", help=f"size of the run: {', '.join(PROFILES)} (default: default)")
+    group.addoption("--no-report", action="store_true", help="do not write the charts and report after saving")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "workload(name): a benchmark test parametrized over that workload's cells")
+    start_run()
+    stop_on_sigterm()
     try:
         config.stash[_selection_key] = parse_selection(
             config.getoption("--models"), config.getoption("--workloads"), config.getoption("--profile")
@@ -86,9 +90,26 @@ def worker(cell: Any) -> Iterator[WorkerClient]:
         yield client
 
 
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    run = current_run()
+    run.interrupted_by = run.interrupted_by or "SIGINT"
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.failed:
+        current_run().record_failure(report)
+
+
+def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_json: dict[str, Any]) -> None:
+    """Say in the saved run whether it is complete, and which cells failed and why."""
+    selection = config.stash[_selection_key]
+    output_json["corobench"] = current_run().summary(selection)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    report_after_session(session.config)
+    if not session.config.getoption("--no-report"):
+        report_after_session(session.config)
     leaked = [name for name in FORBIDDEN_IN_PYTEST_PROCESS if name in sys.modules]
     if leaked:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -54,7 +54,13 @@ def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[
         clock.advance(result.quanta)
         rounds.append(result)
 
-    benchmark.pedantic(one_round, rounds=cell.plan.rounds, warmup_rounds=cell.plan.warmup_rounds, iterations=1)
+    try:
+        benchmark.pedantic(one_round, rounds=cell.plan.rounds, warmup_rounds=cell.plan.warmup_rounds, iterations=1)
+    except BaseException:
+        # pytest-benchmark flags Exceptions itself, but not KeyboardInterrupt (Ctrl-C, SIGTERM): a cell cut
+        # short must not be saved as a result with missing rounds.
+        benchmark.has_error = True
+        raise
     measured = rounds if benchmark.disabled else rounds[cell.plan.warmup_rounds :]
     benchmark.extra_info.update(
         model=cell.model,

@@ -42,6 +42,7 @@ class WorkerClient:
     def __init__(self, model: str, env: dict[str, str] | None = None, module: str = "workloads.worker") -> None:
         """Start ``module`` (by default a model's worker, named ``model``) and wait for its hello."""
         self.model = model
+        self._busy = False
         self._buffer = bytearray()
         self._log: IO[bytes] = tempfile.TemporaryFile(prefix=f"corobench-{model}-")  # noqa: SIM115 (closed in close())
         request_read, self._request_write = os.pipe()
@@ -78,9 +79,13 @@ class WorkerClient:
 
     def request(self, message: dict[str, Any], timeout_s: float) -> dict[str, Any]:
         self.send(message)
-        return self.receive(timeout_s, f"request {message.get('workload', message.get('op'))}")
+        reply = self.receive(timeout_s, f"request {message.get('workload', message.get('op'))}")
+        self._busy = False
+        return reply
 
     def send(self, message: dict[str, Any]) -> None:
+        """Send a request; the child counts as busy until ``request`` has its reply."""
+        self._busy = True
         try:
             os.write(self._request_write, encode(message))
         except OSError as exc:
@@ -89,8 +94,12 @@ class WorkerClient:
     # -- lifecycle ----------------------------------------------------------
 
     def close(self) -> None:
-        """Ask the worker to exit, then make sure its whole process group is gone."""
-        if self._process.poll() is None:
+        """Ask an idle child to exit, then make sure its whole process group is gone.
+
+        A child still busy with a request (the test failed or was interrupted
+        mid-round) is killed at once: waiting for it would delay Ctrl-C.
+        """
+        if self._process.poll() is None and not self._busy:
             try:
                 os.write(self._request_write, encode({"op": "exit"}))
                 self._process.wait(timeout=5)
