@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from workloads.registry import MODELS
+from workloads.registry import ALL_MODELS
 
 PROFILES = ("quick", "default", "full")
 
@@ -64,7 +64,7 @@ class Cell:
 
     @property
     def skip_reason(self) -> str | None:
-        cannot = MODELS[self.model].reason_cannot(self.workload)
+        cannot = ALL_MODELS[self.model].reason_cannot(self.workload)
         if cannot:
             return f"{self.model} cannot do {self.workload}: {cannot}"
         limit = MAX_TASKS.get(self.model)
@@ -122,7 +122,7 @@ def tcp_echo_cells(models: list[str], profile: str) -> list[Cell]:
         for size in sizes
         for c in connections
         for model in models
-        for variants in [MODELS[model].echo_variants]
+        for variants in [ALL_MODELS[model].echo_variants]
         for variant in variants
     ]
 
@@ -201,7 +201,3 @@ WORKLOAD_NAMES = tuple(CELL_BUILDERS)
 
 def _format_params(params: dict[str, Any]) -> str:
     return ",".join(f"{key}={value}" for key, value in params.items())
-
-
-def model_names() -> tuple[str, ...]:
-    return tuple(MODELS)

@@ -13,18 +13,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from benchmarks.process_stats import pin_group, split_cores
-from benchmarks.worker_client import WorkerClient, WorkloadFailed
+from benchmarks.worker_client import WorkerClient, failure_from_reply
 
 SERVER_START_TIMEOUT_S = 30.0
 SERVER_STOP_TIMEOUT_S = 30.0
 
 
 @contextmanager
-def echo_server(worker: WorkerClient, variant: str | None) -> Iterator[int]:
+def echo_server(
+    worker: WorkerClient, variant: str | None, start_timeout_s: float = SERVER_START_TIMEOUT_S
+) -> Iterator[int]:
     worker.send({"op": "serve_echo", "variant": variant or "default"})
-    reply = worker.receive(SERVER_START_TIMEOUT_S, "echo server start-up")
+    reply = worker.receive(start_timeout_s, "echo server start-up")
     if not reply.get("ok") or reply.get("event") != "listening":
-        raise WorkloadFailed(f"{worker.model} echo server did not start: {reply.get('kind')}: {reply.get('error')}")
+        raise failure_from_reply(f"{worker.model} echo server did not start", reply)
     yield reply["port"]
     worker.call({"op": "stop"}, SERVER_STOP_TIMEOUT_S, "echo server shutdown")
 

@@ -17,7 +17,7 @@ from typing import Any
 from benchmarks.cells import Cell
 from benchmarks.virtual_clock import VirtualClock
 from benchmarks.worker_client import WorkerClient
-from workloads.registry import MODELS
+from workloads.registry import ALL_MODELS
 from workloads.window import QUANTA_PER_SECOND
 
 
@@ -64,7 +64,7 @@ def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[
     measured = rounds if benchmark.disabled else rounds[cell.plan.warmup_rounds :]
     benchmark.extra_info.update(
         model=cell.model,
-        family=MODELS[cell.model].family,
+        family=ALL_MODELS[cell.model].family,
         workload=cell.workload,
         params=cell.params,
         **({"variant": cell.variant} if cell.variant else {}),
@@ -79,7 +79,7 @@ def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[
 
 
 def versions(model: str) -> dict[str, str]:
-    return {"python": platform.python_version(), **MODELS[model].versions()}
+    return {"python": platform.python_version(), **ALL_MODELS[model].versions()}
 
 
 def median_seconds(rounds: list[Round]) -> float:

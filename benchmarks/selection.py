@@ -7,10 +7,11 @@ installed is named with the missing distribution rather than skipped quietly.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from benchmarks.cells import CELL_BUILDERS, PROFILES, WORKLOAD_NAMES, Cell
-from workloads.registry import MODELS, installed_models
+from workloads.registry import ALL_MODELS, MODELS, installed_models
 
 
 class SelectionError(ValueError):
@@ -37,12 +38,17 @@ def parse_selection(models: str | None, workloads: str | None, profile: str) -> 
     )
 
 
+TEST_MODELS_ENV = "COROBENCH_TEST_MODELS"
+"""Set to 1 to let --models name the test-only models (the fault-injection tests do)."""
+
+
 def _parse_models(value: str | None) -> list[str]:
     if value is None:
         return installed_models()
-    names = _parse_names("--models", value, tuple(MODELS))
+    valid = ALL_MODELS if os.environ.get(TEST_MODELS_ENV) == "1" else MODELS
+    names = _parse_names("--models", value, tuple(valid))
     for name in names:
-        missing = MODELS[name].missing_distributions()
+        missing = valid[name].missing_distributions()
         if missing:
             raise SelectionError(
                 f"--models: {name} needs {', '.join(missing)}, which is not installed (pip install {' '.join(missing)})"

@@ -74,7 +74,7 @@ class WorkerClient:
         """Send a request and return its reply; a failed reply raises WorkloadFailed naming ``context``."""
         reply = self.request(message, timeout_s)
         if not reply.get("ok"):
-            raise WorkloadFailed(f"{self.model} {context}: {reply.get('kind')}: {reply.get('error')}")
+            raise failure_from_reply(f"{self.model} {context}", reply)
         return reply
 
     def request(self, message: dict[str, Any], timeout_s: float) -> dict[str, Any]:
@@ -170,6 +170,14 @@ class WorkerClient:
         if not text:
             return ""
         return "\n--- worker stderr (tail) ---\n" + text[-STDERR_TAIL_CHARS:]
+
+
+def failure_from_reply(context: str, reply: dict[str, Any]) -> WorkloadFailed:
+    """One readable first line (context, kind, the error's last line), then the child's full report."""
+    error = str(reply.get("error", "no error text")).strip()
+    lines = error.splitlines() or ["no error text"]
+    headline = f"{context}: {reply.get('kind', 'error')}: {lines[-1]}"
+    return WorkloadFailed(headline if len(lines) == 1 else f"{headline}\n{error}")
 
 
 def _describe_status(returncode: int | None) -> str:

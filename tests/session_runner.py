@@ -19,13 +19,13 @@ class Session:
     tag: str
 
 
-def run_benchmarks(*args: str, timeout_s: float = 600) -> Session:
+def run_benchmarks(*args: str, env: dict[str, str] | None = None, timeout_s: float = 600) -> Session:
     """Run the benchmark suite with ``args``; every process it starts carries a unique tag."""
     tag = f"corobench-test-{uuid.uuid4().hex}"
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:cacheprovider", *args],
         cwd=REPO_ROOT,
-        env={**os.environ, "COROBENCH_TEST_TAG": tag},
+        env={**os.environ, **(env or {}), "COROBENCH_TEST_TAG": tag},
         capture_output=True,
         text=True,
         timeout=timeout_s,

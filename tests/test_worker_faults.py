@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from benchmarks.echo_harness import echo_server, load_generator
 from benchmarks.worker_client import WorkerClient, WorkerFailed, WorkloadFailed
 
 SMALL = {"n": 10, "delay": 0.001}
@@ -81,3 +82,28 @@ def test_unknown_workloads_are_refused_without_killing_the_worker() -> None:
         with pytest.raises(WorkloadFailed, match="unknown workload 'nope'"):
             worker.run_round("nope", {}, timeout_s=30)
         assert worker.alive
+
+
+def test_a_worker_out_of_memory_fails_with_a_readable_line() -> None:
+    with faulty("oom") as worker, pytest.raises(WorkloadFailed) as failure:
+        worker.run_round("sleep_fanout", SMALL, timeout_s=60)
+    assert str(failure.value).splitlines()[0].endswith("error: MemoryError")
+
+
+def test_a_server_that_never_listens_fails_within_the_bound() -> None:
+    with faulty("never_listen") as worker:
+        with (
+            pytest.raises(WorkerFailed, match="no answer to echo server start-up within 1 s"),
+            echo_server(worker, None, start_timeout_s=1),
+        ):
+            pass
+        assert_gone(worker.pid)
+
+
+def test_connection_resets_fail_the_round_with_the_cause() -> None:
+    with faulty("reset_echo") as worker, echo_server(worker, None) as port, load_generator() as generator:
+        generator.call({"op": "connect", "port": port, "connections": 2, "message_size": 64}, 30, "connect")
+        with pytest.raises(WorkloadFailed) as failure:
+            generator.call({"op": "round", "messages": 10}, 30, "faulty reset echo")
+    headline = str(failure.value).splitlines()[0]
+    assert "ConnectionResetError" in headline or "closed the connection mid-echo" in headline

@@ -5,17 +5,21 @@ model behaves (sequential and slow, but correct). It is registered in
 ``TEST_MODELS``, never among the benchmarked models.
 
 Faults: ``crash`` (exit status 3), ``kill`` (SIGKILL itself), ``hang`` (never
-answers), ``wrong`` (a wrong result), ``raise`` (an exception), ``noisy``
-(prints to stdout and stderr, then behaves), ``corrupt_echo`` (the echo server
-flips one byte), ``never_listen`` (the echo server never reports a port).
+answers), ``wrong`` (a wrong result), ``raise`` (an exception), ``oom`` (runs
+out of memory under an address-space limit), ``noisy`` (prints to stdout and
+stderr, then behaves), ``corrupt_echo`` (the echo server flips one byte),
+``reset_echo`` (the echo server resets every connection), ``never_listen``
+(the echo server never reports a port).
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import select
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -25,6 +29,7 @@ from workloads.window import Window
 
 FAULT = os.environ.get("COROBENCH_FAULT", "")
 HANG_S = 3600.0
+OOM_LIMIT_BYTES = 1 << 30
 
 
 def _misbehave() -> None:
@@ -38,6 +43,9 @@ def _misbehave() -> None:
         time.sleep(HANG_S)
     if FAULT == "raise":
         raise RuntimeError("faulty model: raising on purpose")
+    if FAULT == "oom":
+        resource.setrlimit(resource.RLIMIT_AS, (OOM_LIMIT_BYTES, OOM_LIMIT_BYTES))
+        _hog = bytearray(4 * OOM_LIMIT_BYTES)
     if FAULT == "noisy":
         print("faulty model: noise on stdout that must not corrupt the protocol")
         sys.stderr.write("faulty model: noise on stderr\n")
@@ -55,6 +63,10 @@ def sleep_fanout(n: int, delay: float, window: Window) -> list[int]:
 
 def _echo(conn: socket.socket) -> None:
     with conn:
+        if FAULT == "reset_echo":  # abort the connection: the peer sees ECONNRESET
+            conn.recv(1)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return
         while data := conn.recv(65536):
             if FAULT == "corrupt_echo" and len(data) > 1:
                 data = data[:1] + bytes([data[1] ^ 0xFF]) + data[2:]
