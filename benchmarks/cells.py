@@ -7,6 +7,8 @@ that did identical work side by side.
 
 from __future__ import annotations
 
+import resource
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +37,16 @@ SLEEP_FANOUT_SIZES = {
     "default": (100, 1000, 10_000),
     "full": (100, 1000, 10_000, 100_000),
 }
+
+FILES_MARGIN = 64
+"""Open files a helper process needs besides its connections (pipes, logs, the interpreter's own)."""
+
+
+def open_files_hard_limit() -> int:
+    """Children raise their soft open-files limit to this (workloads.child_loop.raise_open_files_limit)."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return sys.maxsize if hard == resource.RLIM_INFINITY else hard
+
 
 MAX_TASKS = {"threads": 20_000}
 """Largest N a model is run at, with the reason stated when a cell is skipped."""
@@ -67,6 +79,12 @@ class Cell:
         cannot = ALL_MODELS[self.model].reason_cannot(self.workload)
         if cannot:
             return f"{self.model} cannot do {self.workload}: {cannot}"
+        connections = self.params.get("connections")
+        if isinstance(connections, int) and connections + FILES_MARGIN > open_files_hard_limit():
+            return (
+                f"{connections} connections need about {connections + FILES_MARGIN} open files per process; "
+                f"this machine's hard limit is {open_files_hard_limit()} (raise it with ulimit -Hn as root)"
+            )
         limit = MAX_TASKS.get(self.model)
         n = self.params.get("n")
         if limit is not None and isinstance(n, int) and n > limit:

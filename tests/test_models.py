@@ -92,3 +92,23 @@ def test_the_expected_crc_matches_the_messages() -> None:
 
     assert expected_crc(4, 3000, 2) == zlib.crc32(message(4, 3000) * 2)
     assert message(0, 10) != message(1, 10)
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses of sockets listening on ``port`` (from /proc/net/tcp and tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            next(rows)
+            for row in rows:
+                local, state = row.split()[1], row.split()[3]
+                address, port_hex = local.split(":")
+                if state == "0A" and int(port_hex, 16) == port:
+                    found.add(address)
+    return found
+
+
+@pytest.mark.parametrize(("model", "variant"), ECHO_CASES)
+def test_echo_servers_listen_on_loopback_only(model: str, variant: str) -> None:
+    with WorkerClient(model) as worker, echo_server(worker, variant) as port:
+        assert listening_addresses(port) == {"0100007F"}, "the server accepts connections from outside 127.0.0.1"
