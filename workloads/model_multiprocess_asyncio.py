@@ -13,7 +13,8 @@ APIs and why:
   before it is used: one ``warm_up`` call per process meets at a
   ``multiprocessing`` Barrier, so every process is started, has imported
   ``workloads.multiprocess_children`` and run its initializer. Its cost is kept
-  in ``pool_startup_s`` (seconds; ``None`` until the pool exists).
+  in ``pool_startup_s`` (seconds; ``None`` until the pool exists), which
+  ``setup_metrics`` reports with every round once the pool exists.
 - Child code lives in ``workloads.multiprocess_children``, which has no
   import-time side effects (a pool created at import made every spawned child
   start a pool of its own, and it hung).
@@ -21,6 +22,13 @@ APIs and why:
   runs ``asyncio.run`` of a ``TaskGroup`` of ``asyncio.sleep`` tasks over its
   slice and returns the indices. The window encloses submitting the slices and
   collecting every future's result.
+- timeout_cancel: one contiguous slice of the tasks (and of their delays) per
+  process; each child runs them with a per-task ``asyncio.timeout`` and returns
+  the indices of the tasks that completed; the parent extends ``completed`` with
+  them. Cancelled tasks end inside the children, before their futures resolve.
+- cpu_mixed: one contiguous slice per process; each child sleeps and then burns
+  per task and returns its slice's results; the parent concatenates them in task
+  order.
 - Echo server: the parent binds one ``SO_REUSEPORT`` socket to
   ``(ECHO_HOST, 0)`` to get a free port and keeps it bound but NOT listening
   until the end: it reserves the port (a process without SO_REUSEPORT under our
@@ -93,6 +101,11 @@ def _get_pool() -> tuple[ProcessPoolExecutor, int]:
     return _pool, _pool_size
 
 
+def setup_metrics() -> dict[str, float]:
+    """One-off costs outside every window: the pool's start-up, once the pool exists."""
+    return {} if pool_startup_s is None else {"pool_startup_s": pool_startup_s}
+
+
 def _slices(total: int, parts: int) -> list[tuple[int, int]]:
     """Split range(total) into at most `parts` contiguous, non-empty, near-equal slices."""
     parts = max(1, min(parts, total))
@@ -120,6 +133,29 @@ def sleep_fanout(n: int, delay: float, window: Window) -> list[int]:
     bounds = _slices(n, size)
     with window:
         futures = [pool.submit(children.sleep_slice, start, stop, delay) for start, stop in bounds]
+        results = _collect(futures)
+    return results
+
+
+# -- timeout_cancel -------------------------------------------------------------
+
+
+def timeout_cancel(delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    pool, size = _get_pool()
+    parts = [(start, delays[start:stop]) for start, stop in _slices(len(delays), size)]
+    with window:
+        futures = [pool.submit(children.timeout_cancel_slice, start, part, deadline) for start, part in parts]
+        completed.extend(_collect(futures))
+
+
+# -- cpu_mixed ------------------------------------------------------------------
+
+
+def cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[int]:
+    pool, size = _get_pool()
+    bounds = _slices(n, size)
+    with window:
+        futures = [pool.submit(children.cpu_mixed_slice, start, stop, delay, work) for start, stop in bounds]
         results = _collect(futures)
     return results
 

@@ -20,6 +20,25 @@ APIs and why:
   whole message before reading is safe while a message fits in the loopback
   socket buffers (several MiB by default on Linux); far larger messages would need
   a second thread per connection to read while writing.
+- timeout_cancel: a thread cannot be cancelled from outside (no async exceptions
+  in the stdlib), so cancellation is cooperative, the way threaded code does it:
+  the task's "sleep" is ``cancel.wait(delay)`` on its own ``threading.Event``,
+  and it runs its completion code only if that wait timed out. One watchdog
+  thread sets each task's event at its deadline: ``deadline`` seconds after the
+  task armed it when it started running, so the timeout is per task, like
+  ``asyncio.timeout`` entered in a task. All deadlines share one timeout and are
+  queued under a lock together with the clock reading, so they arrive sorted: a
+  ``queue.SimpleQueue`` is the watchdog's whole timer queue. A task that
+  completes sets its event too, so the watchdog never waits on a task that
+  already finished. Arming in the spawning thread instead (deadline from spawn)
+  once cancelled an early task at N=1000 on the loaded VM: a new thread can wait
+  tens of ms for the GIL before it runs. Alternatives measured
+  on the 2-core VM (N=1000/10000, loaded): one ``threading.Timer`` per task
+  doubles the threads and was 25-90 % slower; one shared ``Timer`` for the whole
+  fan-out (a group deadline from the first spawn) cancelled early tasks wrongly
+  at N=1000 already, because spawning threads takes longer than the deadline.
+- cpu_mixed: a thread per task, ``time.sleep`` then the pure-Python ``burn``;
+  the burns serialise on the GIL, which is what this workload shows.
 
 ``threading.stack_size`` is left at the default: measured on the 2-core VM
 (sleep fan-out, 10 ms, N=100/1000/10000), 64 KiB, 256 KiB and 1 MiB stacks were
@@ -30,12 +49,14 @@ shrinking them would add a recursion risk for no measurable gain.
 from __future__ import annotations
 
 import errno
+import queue
 import selectors
 import socket
 import threading
 import time
 import zlib
 
+from workloads.cpu_work import burn
 from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, ServerControl, message
 from workloads.window import Window
 
@@ -201,3 +222,85 @@ def tcp_client(port: int, connections: int, message_size: int, round_trips: int,
     if errors:
         raise errors[0]
     return crcs
+
+
+# -- timeout_cancel -------------------------------------------------------------
+
+
+class _Watchdog:
+    """One thread that sets each armed task's event when the task's deadline passes.
+
+    Every deadline is ``timeout`` seconds after its ``arm`` call, and a lock makes
+    reading the clock and queueing one step, so deadlines are queued in order and
+    a FIFO is a complete timer queue.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self._timeout = timeout
+        self._arming = threading.Lock()
+        self._armed: queue.SimpleQueue[tuple[float, threading.Event] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="timeout-watchdog")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def arm(self) -> threading.Event:
+        """A fresh cancel event, set by the watchdog ``timeout`` seconds from now."""
+        cancel = threading.Event()
+        with self._arming:
+            self._armed.put((time.monotonic() + self._timeout, cancel))
+        return cancel
+
+    def _run(self) -> None:
+        while (armed := self._armed.get()) is not None:
+            expires, cancel = armed
+            if not cancel.wait(expires - time.monotonic()):  # returns at once if the task already completed
+                cancel.set()
+
+    def stop(self) -> None:
+        """Wait until every armed deadline has passed or its task completed, then end the thread."""
+        self._armed.put(None)
+        self._thread.join()
+
+
+def _race_deadline(index: int, delay: float, watchdog: _Watchdog, completed: list[int]) -> None:
+    cancel = watchdog.arm()  # the timeout starts when the task runs, as asyncio.timeout entered in a task does
+    if not cancel.wait(delay):  # the wait timed out: the "IO" finished before the deadline
+        completed.append(index)
+        cancel.set()  # settled: the watchdog need not wait for this deadline
+
+
+def timeout_cancel(delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    with window:
+        watchdog = _Watchdog(deadline)
+        watchdog.start()
+        try:
+            threads = [
+                threading.Thread(target=_race_deadline, args=(i, delay, watchdog, completed))
+                for i, delay in enumerate(delays)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            watchdog.stop()
+
+
+# -- cpu_mixed ------------------------------------------------------------------
+
+
+def _io_then_cpu(results: list[int], index: int, delay: float, work: int) -> None:
+    time.sleep(delay)
+    results[index] = burn(work, index)
+
+
+def cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[int]:
+    results = [0] * n
+    with window:
+        threads = [threading.Thread(target=_io_then_cpu, args=(results, i, delay, work)) for i in range(n)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return results

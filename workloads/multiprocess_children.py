@@ -16,6 +16,12 @@ APIs and why:
   costs ~0.3 ms, paid in parallel by every child; keeping one
   ``asyncio.Runner`` per child measured no consistent gain on the 2-core VM.
 - Sleep fan-out: ``asyncio.TaskGroup`` + ``asyncio.sleep`` over the slice.
+- timeout_cancel: the asyncio form over the slice, each task under its own
+  ``asyncio.timeout(deadline)``; returns the indices of the tasks that completed
+  (the parent's ``completed`` list cannot be shared, so the parent extends it).
+- cpu_mixed: ``asyncio.sleep`` then ``cpu_work.burn`` per task; the slice's
+  results in task order. The burns of one child serialise on its GIL, but each
+  child has its own, so the pool uses every core.
 - Echo server: ``loop.create_server(..., reuse_port=True)`` binds
   ``SO_REUSEPORT`` so every child has its own listening socket on the same port
   and the kernel spreads connections across them; an ``asyncio.Protocol`` echoes
@@ -36,12 +42,14 @@ APIs and why:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import os
 import signal
 import zlib
 from multiprocessing.synchronize import Barrier
 
+from workloads.cpu_work import burn
 from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, message
 
 _PR_SET_PDEATHSIG = 1
@@ -90,6 +98,48 @@ async def _sleep_slice(start: int, stop: int, delay: float) -> list[int]:
 def sleep_slice(start: int, stop: int, delay: float) -> list[int]:
     """Tasks ``start``..``stop - 1`` of a fan-out, on a fresh event loop; their indices."""
     return asyncio.run(_sleep_slice(start, stop, delay))
+
+
+# -- timeout_cancel ---------------------------------------------------------------
+
+
+async def _race_deadline(index: int, delay: float, deadline: float, completed: list[int]) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(deadline):
+            await asyncio.sleep(delay)
+            completed.append(index)
+
+
+async def _timeout_cancel_slice(start: int, delays: list[float], deadline: float) -> list[int]:
+    completed: list[int] = []
+    async with asyncio.TaskGroup() as group:
+        for offset, delay in enumerate(delays):
+            group.create_task(_race_deadline(start + offset, delay, deadline, completed))
+    return completed
+
+
+def timeout_cancel_slice(start: int, delays: list[float], deadline: float) -> list[int]:
+    """Tasks ``start``.. (one per delay) racing ``deadline``; the indices of those that completed."""
+    return asyncio.run(_timeout_cancel_slice(start, delays, deadline))
+
+
+# -- cpu_mixed --------------------------------------------------------------------
+
+
+async def _io_then_cpu(index: int, delay: float, work: int) -> int:
+    await asyncio.sleep(delay)
+    return burn(work, index)
+
+
+async def _cpu_mixed_slice(start: int, stop: int, delay: float, work: int) -> list[int]:
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(_io_then_cpu(i, delay, work)) for i in range(start, stop)]
+    return [task.result() for task in tasks]
+
+
+def cpu_mixed_slice(start: int, stop: int, delay: float, work: int) -> list[int]:
+    """Tasks ``start``..``stop - 1`` of ``cpu_mixed``; their results in task order."""
+    return asyncio.run(_cpu_mixed_slice(start, stop, delay, work))
 
 
 # -- echo server ------------------------------------------------------------------
