@@ -1,4 +1,4 @@
-"""What a benchmark session records about itself: complete or interrupted, which cells failed.
+"""What a benchmark session records about itself: complete or interrupted, which cells failed or were skipped.
 
 Saved with the results (under ``"corobench"`` in pytest-benchmark's JSON), so
 a run cut short by Ctrl-C or SIGTERM keeps what it measured and says it is
@@ -24,9 +24,13 @@ import pytest
 class RunRecord:
     interrupted_by: str | None = None
     failures: list[dict[str, str]] = field(default_factory=list)
+    skips: list[dict[str, str]] = field(default_factory=list)
 
-    def record_failure(self, report: pytest.TestReport) -> None:
-        self.failures.append({"test": report.nodeid, "when": report.when, "cause": one_line_cause(report)})
+    def record(self, report: pytest.TestReport) -> None:
+        if report.failed:
+            self.failures.append({"test": report.nodeid, "when": report.when, "cause": one_line_cause(report)})
+        elif report.skipped and isinstance(report.longrepr, tuple):
+            self.skips.append({"test": report.nodeid, "reason": report.longrepr[2].removeprefix("Skipped: ")})
 
     def summary(self, selection: Any) -> dict[str, Any]:
         return {
@@ -36,6 +40,7 @@ class RunRecord:
             "models": selection.models,
             "workloads": selection.workloads,
             "failed_cells": self.failures,
+            "skipped_cells": self.skips,
         }
 
 
