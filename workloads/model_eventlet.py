@@ -36,6 +36,22 @@ APIs and why:
   buffer, gathered like sleep_fanout. The message is sent as a memoryview:
   eventlet's ``sendall`` slices what is left after a partial send, and a slice
   of bytes is a copy where a slice of a memoryview is not.
+- timeout_cancel: each task runs its sleep and completion code inside
+  ``with eventlet.Timeout(deadline, False)`` (``False``: the expiry unwinds the
+  block and the ``with`` swallows it), gathered like sleep_fanout. The hub fires
+  expired timers in expiry order, so a deadline that expired before the sleep
+  wins even when the hub comes back late (checked by blocking the hub for 0.3 s
+  over a 0.1 s deadline and a 0.2 s sleep). Measured at N=10000, deadline 0.5 s
+  (medians of 7 interleaved runs; time beyond the deadline / window CPU):
+  ``with Timeout`` ~270 ms / 490 ms, the same as ``Timeout`` + try/finally
+  ``cancel`` (~255 / 490 ms); ``eventlet.timeout.with_timeout`` ~350 / 565 ms.
+  One shared deadline around the gather, then ``kill`` of the late ones, took
+  ~185 / 385 ms, but it counts the deadline from the batch's spawn, not from each
+  task's start, so it is not a per-task timeout (with gevent, under load, the
+  same scheme cancelled most early tasks of a 10000-task burst).
+- cpu_mixed: ``eventlet.spawn`` + ``wait()`` as in sleep_fanout; each task
+  sleeps with the patched ``time.sleep``, then runs ``cpu_work.burn``, holding
+  the hub while it computes (that is what the workload shows).
 """
 
 from __future__ import annotations
@@ -50,6 +66,7 @@ import eventlet.greenthread
 import eventlet.hubs
 import eventlet.patcher
 
+from workloads.cpu_work import burn
 from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, ServerControl, message
 from workloads.window import Window
 
@@ -157,3 +174,28 @@ def tcp_client(port: int, connections: int, message_size: int, round_trips: int,
                 thread.kill()
             raise
     return crcs
+
+
+def _race_deadline(index: int, delay: float, deadline: float, completed: list[int]) -> None:
+    with eventlet.Timeout(deadline, False):
+        time.sleep(delay)
+        completed.append(index)
+
+
+def timeout_cancel(delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    with window:
+        threads = [eventlet.spawn(_race_deadline, i, delay, deadline, completed) for i, delay in enumerate(delays)]
+        for thread in threads:
+            thread.wait()
+
+
+def _io_then_cpu(index: int, delay: float, work: int) -> int:
+    time.sleep(delay)
+    return burn(work, index)
+
+
+def cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[int]:
+    with window:
+        threads = [eventlet.spawn(_io_then_cpu, i, delay, work) for i in range(n)]
+        results: list[int] = [thread.wait() for thread in threads]
+    return results

@@ -36,6 +36,31 @@ APIs and why:
   with ``connect`` on the numeric address (``socket.create_connection`` would
   send every connection through getaddrinfo, which gevent runs in its resolver
   thread pool), ``recv_into`` a reused buffer, gathered like sleep_fanout.
+- timeout_cancel: each task runs its sleep and completion code inside
+  ``with gevent.Timeout(deadline, False, priority=0)`` (``False``: the expiry
+  unwinds the block and the ``with`` swallows it), gathered like sleep_fanout.
+  ``priority=0`` is deliberate. A Timeout's libev timer defaults to priority
+  -1, below the sleep timer's 0, so when the hub comes back late and finds both
+  the deadline and the sleep expired, it wakes the sleeper first and a late
+  task runs its completion code. Blocking the hub for 0.3 s over a 0.1 s
+  deadline and a 0.2 s sleep showed it every time with the default priority
+  (and with ``gevent.with_timeout``), never with 0; at N=10000 on this shared
+  box the default let late tasks complete in 6 of 50 rounds under heavy load
+  (none once the load dropped, none in 25 loaded rounds at priority 0). At equal
+  priority libev fires expired timers in expiry order, as asyncio and eventlet
+  do. Measured at N=10000, deadline 0.5 s (medians of 7 interleaved runs; time
+  beyond the deadline / window CPU): ``with Timeout`` ~270-335 ms / 400-510 ms,
+  the same at priority -1 or 0 and the same as ``Timeout.start_new`` +
+  try/finally ``close``; ``gevent.with_timeout`` ~485 / 700 ms (and it takes no
+  priority); a ``spawn_later(deadline, greenlet.kill)`` per task ~325 /
+  590-710 ms (a second greenlet per task). One shared deadline
+  (``gevent.joinall(timeout=deadline)``, then ``killall`` of the late ones)
+  took ~160 ms, but it counts the deadline from the batch's spawn, not from each
+  task's start: it is not a per-task timeout, and under load, when starting
+  10000 greenlets took 0.5 s or more, it cancelled 4060 of the 5028 early tasks.
+- cpu_mixed: ``gevent.spawn`` + ``get()`` as in sleep_fanout; each task sleeps
+  with the patched ``time.sleep``, then runs ``cpu_work.burn``, holding the hub
+  while it computes (that is what the workload shows).
 """
 
 from __future__ import annotations
@@ -50,6 +75,7 @@ import gevent.server
 import gevent.socket
 from gevent import monkey
 
+from workloads.cpu_work import burn
 from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, ServerControl, message
 from workloads.window import Window
 
@@ -140,3 +166,28 @@ def tcp_client(port: int, connections: int, message_size: int, round_trips: int,
             gevent.killall(greenlets)  # one connection failed: leave no client running into the next round
             raise
     return crcs
+
+
+def _race_deadline(index: int, delay: float, deadline: float, completed: list[int]) -> None:
+    with gevent.Timeout(deadline, False, priority=0):  # as the sleep's timer: expired ones fire in expiry order
+        time.sleep(delay)
+        completed.append(index)
+
+
+def timeout_cancel(delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    with window:
+        greenlets = [gevent.spawn(_race_deadline, i, delay, deadline, completed) for i, delay in enumerate(delays)]
+        for greenlet in greenlets:
+            greenlet.get()
+
+
+def _io_then_cpu(index: int, delay: float, work: int) -> int:
+    time.sleep(delay)
+    return burn(work, index)
+
+
+def cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[int]:
+    with window:
+        greenlets = [gevent.spawn(_io_then_cpu, i, delay, work) for i in range(n)]
+        results: list[int] = [greenlet.get() for greenlet in greenlets]
+    return results
