@@ -10,13 +10,27 @@ This is what the ``greenlet`` model runs on. It uses only the ``greenlet`` packa
   registered after it fired (the "lazy" scheme libev uses), so a connection that waits to read again
   and again costs no ``epoll_ctl`` calls; an interest nobody waits for any more is dropped when it
   next fires, and ``forget(fd)``/``close(sock)`` remove it before an fd is closed.
-- ``heapq`` of ``(deadline, seq, resume)`` on ``time.monotonic`` for sleeps; ``collections.deque`` as
-  the ready queue of callables (a greenlet's bound ``switch``, or a ``throw`` to deliver).
+- ``heapq`` of ``[deadline, seq, callback]`` lists on ``time.monotonic`` for timers (sleeps and timeouts);
+  a timer is cancelled by setting its callback to ``None`` (lazy deletion, as asyncio does; the heap is
+  compacted when cancelled entries are more than half of it). ``collections.deque`` as the ready queue
+  of callables (normally a greenlet's bound ``switch``).
 
 The hub loop has the shape of asyncio's ``_run_once``: compute the timeout from the ready queue and the
-earliest timer, poll the selector (skipped when no fd is watched and nothing needs waiting for), move
-due timers to the ready queue, then run exactly the callbacks that were ready at that point, so fd
-events and timers are never starved by greenlets that keep rescheduling themselves.
+earliest timer, poll the selector (skipped when no fd is watched and nothing needs waiting for), run the
+callbacks of the timers that are due (directly, the way libev runs expired timer watchers: no detour
+through the ready queue), then run exactly the callbacks that were ready at that point, so fd events and
+timers are never starved by greenlets that keep rescheduling themselves.
+
+Timeouts (``Timeout``, modelled on ``gevent.Timeout``): ``with Timeout(seconds):`` arms a hub timer
+whose callback ``throw``s the ``Timeout`` instance into the greenlet if it is still inside the block;
+leaving the block cancels the timer, so a greenlet that got out in time is never interrupted later.
+``Timeout(seconds, silent=True)`` also swallows its own expiry at the end of the block (gevent's
+``Timeout(seconds, False)``, trio's ``move_on_after``). A throw can reach a greenlet whose wake-up is
+already arranged (its timer, fd event or joined task may fire in the same loop turn), so every blocking
+primitive takes back its own pending wake-up when an exception is thrown into it: it cancels its timer,
+drops its fd wait, unlinks from the task it joins, or, if the wake-up is already in the ready queue,
+replaces it there with a no-op (``unschedule``). A stale wake-up can therefore never resume a greenlet in
+the middle of some later wait.
 
 The hub is created once per thread (``get_hub()``) and reused for every round; the greenlet that
 created it (normally the main greenlet) can block in any primitive here just like a task: it switches
@@ -32,6 +46,7 @@ finished greenlets would hide it, but the model runs one fresh greenlet per task
 Green sockets: ``create_listener``, ``create_connection``, ``accept``, ``recv``, ``recv_into``,
 ``sendall`` and ``close`` work on ordinary non-blocking ``socket.socket`` objects: they try the call
 and wait with ``wait_readable``/``wait_writable`` only when it would block (``BlockingIOError``).
+``forget(fd)`` (and so ``close``) wakes a greenlet waiting on the fd, which then raises ``Cancelled``.
 """
 
 from __future__ import annotations
@@ -47,6 +62,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from greenlet import getcurrent, greenlet  # no stubs: greenlet is untyped (Any) for mypy
@@ -56,6 +72,16 @@ T = TypeVar("T")
 EVENT_READ = selectors.EVENT_READ
 EVENT_WRITE = selectors.EVENT_WRITE
 
+TimerEntry = list[Any]
+"""A timer on the hub's heap: ``[deadline, seq, callback]``; the callback is ``None`` once cancelled or run."""
+
+_COMPACT_MIN_CANCELLED = 100
+"""Rebuild the timer heap when more than this many cancelled timers are more than half of it."""
+
+
+def _noop() -> None:
+    """Stands in the ready queue for a wake-up that was taken back."""
+
 
 class Deadlock(RuntimeError):
     """The greenlet that owns the hub waits, but nothing is left that could ever wake it."""
@@ -63,6 +89,52 @@ class Deadlock(RuntimeError):
 
 class Cancelled(ConnectionAbortedError):
     """Raised in a greenlet whose fd wait was cancelled because the fd is being closed."""
+
+
+class Timeout(BaseException):
+    """``with Timeout(seconds):`` -- raise this instance in the greenlet if it is still inside the block then.
+
+    A ``BaseException``, like ``gevent.Timeout``, so ``except Exception`` in the guarded code cannot swallow
+    it. Leaving the block cancels the timer. With ``silent=True`` the ``with`` statement swallows its own
+    expiry (and only its own: an outer ``Timeout`` passes through); check ``expired`` to tell what
+    happened. Without it, catch it as ``except Timeout as t: if t is not mine: raise``. One use per
+    instance.
+    """
+
+    def __init__(self, seconds: float, *, silent: bool = False) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+        self.silent = silent
+        self.expired = False
+        self._hub: Hub | None = None
+        self._timer: TimerEntry | None = None
+        self._greenlet: greenlet | None = None
+
+    def __enter__(self) -> Timeout:
+        if self._hub is not None:
+            raise RuntimeError("a Timeout can be entered only once")
+        self._hub = hub = get_hub()
+        self._greenlet = getcurrent()
+        self._timer = hub.call_later(self.seconds, self._expire)
+        return self
+
+    def _expire(self) -> None:  # a timer callback: runs in the hub while the greenlet is blocked inside the block
+        self._timer = None
+        self.expired = True
+        target = self._greenlet
+        self._greenlet = None
+        if target is not None:
+            target.throw(self)  # its blocking primitive takes back its own wake-up, then this propagates
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        self._greenlet = None
+        timer, hub = self._timer, self._hub
+        if timer is not None and hub is not None:  # left the block in time: the timer must never fire
+            self._timer = None
+            hub.cancel_timer(timer)
+        return exc is self and self.silent
 
 
 class Task(greenlet, Generic[T]):  # greenlet has no stubs: the base is Any to mypy
@@ -123,12 +195,16 @@ class Task(greenlet, Generic[T]):  # greenlet has no stubs: the base is Any to m
         """Block the calling greenlet until this task is done; return its result or raise its exception."""
         if not self.done:
             hub = get_hub()
-            wake = functools.partial(hub.ready.append, getcurrent().switch)
+            resume = getcurrent().switch
+            wake = functools.partial(hub.ready.append, resume)
             self.link(wake)
             try:
                 hub.block()
-            except BaseException:  # woken by a throw (e.g. Deadlock): finishing must not resume us later
-                self.unlink(wake)
+            except BaseException:  # woken by a throw (Timeout, Deadlock): finishing must not resume us later
+                if self.done:  # it finished in the same loop turn: our wake-up is already queued
+                    hub.unschedule(resume)
+                else:
+                    self.unlink(wake)
                 raise
         return self.result()
 
@@ -154,16 +230,22 @@ class _Latch:
         """The waiter left by an exception: never schedule it."""
         self._resume = None
 
+    @property
+    def fired(self) -> bool:
+        """The waiter has been scheduled (it is in the ready queue, or already resumed)."""
+        return self.count == 0 and self._resume is not None
+
 
 class _Watch:
     """Per-fd state: the greenlet waiting to read, the one waiting to write, the registered events."""
 
-    __slots__ = ("events", "reader", "writer")
+    __slots__ = ("closed", "events", "reader", "writer")
 
     def __init__(self) -> None:
         self.reader: greenlet | None = None
         self.writer: greenlet | None = None
         self.events = 0
+        self.closed = False
 
 
 class Hub:
@@ -172,7 +254,8 @@ class Hub:
     def __init__(self) -> None:
         self.owner = getcurrent()
         self.ready: deque[Callable[[], object]] = deque()
-        self._timers: list[tuple[float, int, Callable[[], object]]] = []
+        self._timers: list[TimerEntry] = []
+        self._cancelled_timers = 0
         self._seq = itertools.count()
         self._selector = selectors.DefaultSelector()
         self._watches: dict[int, _Watch] = {}
@@ -199,15 +282,47 @@ class Hub:
         tasks = list(tasks)
         pending = [task for task in tasks if not task.done]
         if pending:
-            latch = _Latch(len(pending), self.ready.append, getcurrent().switch)
+            resume = getcurrent().switch
+            latch = _Latch(len(pending), self.ready.append, resume)
             for task in pending:
                 task.link(latch)
             try:
                 self.block()
-            except BaseException:
+            except BaseException:  # thrown into (Timeout, Deadlock): the last task must not resume us later
+                if latch.fired:
+                    self.unschedule(resume)
                 latch.disarm()
                 raise
         return [task.result() for task in tasks]
+
+    # -- timers ---------------------------------------------------------------
+
+    def call_later(self, seconds: float, callback: Callable[[], object]) -> TimerEntry:
+        """Run ``callback()`` in the hub after ``seconds``; it must not block. Returns the timer, to cancel it."""
+        entry = [time.monotonic() + seconds, next(self._seq), callback]
+        heapq.heappush(self._timers, entry)
+        return entry
+
+    def cancel_timer(self, entry: TimerEntry) -> None:
+        """Make sure the timer's callback never runs (no-op if it already ran or was cancelled)."""
+        if entry[2] is None:
+            return
+        entry[2] = None
+        self._cancelled_timers += 1
+        timers = self._timers
+        if self._cancelled_timers > _COMPACT_MIN_CANCELLED and 2 * self._cancelled_timers > len(timers):
+            timers[:] = [live for live in timers if live[2] is not None]  # in place: the loop holds this list
+            heapq.heapify(timers)
+            self._cancelled_timers = 0
+
+    def unschedule(self, callback: Callable[[], object]) -> None:
+        """Take a queued ``callback`` back out of the ready queue (replaced by a no-op; O(len(ready)), only
+        needed when a throw overtakes a wake-up that is already queued)."""
+        try:
+            index = self.ready.index(callback)
+        except ValueError:
+            return
+        self.ready[index] = _noop
 
     # -- waiting --------------------------------------------------------------
 
@@ -215,10 +330,20 @@ class Hub:
         """Suspend the calling greenlet for ``seconds`` (``<= 0``: just yield to the others)."""
         resume = getcurrent().switch
         if seconds > 0:
-            heapq.heappush(self._timers, (time.monotonic() + seconds, next(self._seq), resume))
+            entry = [time.monotonic() + seconds, next(self._seq), resume]
+            heapq.heappush(self._timers, entry)
+            try:
+                self.block()
+            except BaseException:  # thrown into (a Timeout): the timer must not resume us later
+                self.cancel_timer(entry)
+                raise
         else:
             self.ready.append(resume)
-        self.block()
+            try:
+                self.block()
+            except BaseException:
+                self.unschedule(resume)
+                raise
 
     def wait_readable(self, fd: int) -> None:
         """Suspend the calling greenlet until ``fd`` is readable (or raise ``Cancelled`` if it is forgotten)."""
@@ -234,10 +359,15 @@ class Hub:
         self._fd_waiters += 1
         try:
             self.block()
-        finally:
-            if watch.reader is current:  # resumed by something other than the event (a throw)
+        except BaseException:  # thrown into (a Timeout): take back whichever wake-up is pending
+            if watch.reader is current:
                 watch.reader = None
                 self._fd_waiters -= 1
+            else:  # the event (or forget) already queued our switch in this loop turn
+                self.unschedule(current.switch)
+            raise
+        if watch.closed:
+            raise Cancelled(errno.ECONNABORTED, f"fd {fd} closed")
 
     def wait_writable(self, fd: int) -> None:
         """Suspend the calling greenlet until ``fd`` is writable (or raise ``Cancelled`` if it is forgotten)."""
@@ -253,10 +383,15 @@ class Hub:
         self._fd_waiters += 1
         try:
             self.block()
-        finally:
+        except BaseException:  # thrown into (a Timeout): take back whichever wake-up is pending
             if watch.writer is current:
                 watch.writer = None
                 self._fd_waiters -= 1
+            else:  # the event (or forget) already queued our switch in this loop turn
+                self.unschedule(current.switch)
+            raise
+        if watch.closed:
+            raise Cancelled(errno.ECONNABORTED, f"fd {fd} closed")
 
     def forget(self, fd: int) -> None:
         """Stop watching ``fd`` (call before closing it); greenlets waiting on it get ``Cancelled``."""
@@ -265,10 +400,11 @@ class Hub:
             return
         if watch.events:
             self._selector.unregister(fd)
+        watch.closed = True  # a waiter woken below raises Cancelled
         for waiter in (watch.reader, watch.writer):
             if waiter is not None:
                 self._fd_waiters -= 1
-                self.ready.append(functools.partial(waiter.throw, Cancelled(errno.ECONNABORTED, f"fd {fd} closed")))
+                self.ready.append(waiter.switch)
         watch.reader = watch.writer = None
 
     def _set_events(self, fd: int, watch: _Watch, events: int) -> None:
@@ -298,6 +434,9 @@ class Hub:
         monotonic = time.monotonic
         select = self._selector.select
         while True:
+            while timers and timers[0][2] is None:  # cancelled timers at the head must not set the timeout
+                heappop(timers)
+                self._cancelled_timers -= 1
             if ready:
                 timeout: float | None = 0.0
             elif timers:
@@ -328,8 +467,14 @@ class Hub:
                             self._set_events(key.fd, watch, watch.events & ~EVENT_WRITE)
             if timers and timers[0][0] <= (now := monotonic()):
                 while timers and timers[0][0] <= now:
-                    make_ready(heappop(timers)[2])
-            for _ in range(len(ready)):
+                    entry = heappop(timers)
+                    callback = entry[2]
+                    if callback is None:
+                        self._cancelled_timers -= 1
+                    else:
+                        entry[2] = None
+                        callback()
+            for _ in range(len(ready)):  # the queue only shrinks here (unschedule swaps in a no-op)
                 run_next()()
 
 

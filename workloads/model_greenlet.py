@@ -5,9 +5,14 @@ timer-heap sleep; ``greenlet_hub.join_all`` resumes the joiner once, when the la
 the echo code uses the hub's green socket helpers (non-blocking sockets that try the call and wait
 with ``wait_readable``/``wait_writable`` only when it would block). ``recv(64 KiB)`` per read: measured
 as cheap per message as ``recv_into`` a per-connection buffer, without holding 64-256 KiB of buffer per
-open connection. The hub is created at import (cheap: one selector and one
-greenlet) and reused for every round, outside every timed window; the worker's main greenlet simply
-blocks on it.
+open connection. Timeouts: ``greenlet_hub.Timeout(deadline, silent=True)`` per task (the hub's version of
+``gevent.Timeout(deadline, False)``): a hub timer throws the ``Timeout`` into the task's greenlet at its
+current wait if it is still inside the block, and leaving the block cancels the timer. ``cpu_mixed``
+computes right after the sleep, in the task's greenlet, holding the hub meanwhile: nothing else runs
+until it switches again, which is what cooperative scheduling means for CPU work.
+
+The hub is created at import (cheap: one selector and one greenlet) and reused for every round,
+outside every timed window; the worker's main greenlet simply blocks on it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import socket
 import zlib
 
 from workloads import greenlet_hub as hub
+from workloads.cpu_work import burn
 from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, ServerControl, message
 from workloads.window import Window
 
@@ -100,4 +106,31 @@ def tcp_client(port: int, connections: int, message_size: int, round_trips: int,
     the_hub = hub.get_hub()
     with window:
         tasks = [the_hub.spawn(_client_connection, port, i, message_size, round_trips) for i in range(connections)]
+        return the_hub.join_all(tasks)
+
+
+def _race_deadline(index: int, delay: float, deadline: float, completed: list[int]) -> None:
+    with hub.Timeout(deadline, silent=True):
+        hub.sleep(delay)
+        completed.append(index)
+
+
+def timeout_cancel(delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    the_hub = hub.get_hub()
+    spawn = the_hub.spawn
+    with window:
+        tasks = [spawn(_race_deadline, i, delay, deadline, completed) for i, delay in enumerate(delays)]
+        the_hub.join_all(tasks)
+
+
+def _io_then_cpu(index: int, delay: float, work: int) -> int:
+    hub.sleep(delay)
+    return burn(work, index)
+
+
+def cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[int]:
+    the_hub = hub.get_hub()
+    spawn = the_hub.spawn
+    with window:
+        tasks = [spawn(_io_then_cpu, i, delay, work) for i in range(n)]
         return the_hub.join_all(tasks)

@@ -60,6 +60,7 @@ MODELS: dict[str, Model] = {
         Model("multiprocess_asyncio", "processes", (), "one asyncio process per core"),
         Model("threads", "threads", (), "one OS thread per task"),
         Model("trio", "event_loop", ("trio",), "trio nurseries and streams"),
+        Model("generators", "event_loop", (), "plain generator coroutines on a scheduler of our own"),
         Model("uvloop", "event_loop", ("uvloop",), "asyncio code on uvloop's libuv loop", ("streams", "protocol")),
     )
 }
