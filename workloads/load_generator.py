@@ -26,16 +26,31 @@ from workloads.echo_support import ECHO_HOST, message
 from workloads.window import to_quanta
 
 LATENCY_PERCENTILES = {"p50": 0.50, "p90": 0.90, "p99": 0.99, "p999": 0.999}
-RECV_BYTES = 256 * 1024
+RECV_BYTES = 64 * 1024
 
 
 class _Connection:
-    __slots__ = ("index", "message", "received", "sent", "sent_at", "sock", "view", "wants_write")
+    __slots__ = (
+        "index",
+        "message",
+        "received",
+        "recv",
+        "send",
+        "sent",
+        "sent_at",
+        "size",
+        "sock",
+        "view",
+        "wants_write",
+    )
 
     def __init__(self, index: int, sock: socket.socket, payload: bytes) -> None:
         self.index = index
         self.sock = sock
+        self.recv = sock.recv
+        self.send = sock.send
         self.message = payload
+        self.size = len(payload)
         self.view = memoryview(payload)
         self.sent = 0
         self.received = 0
@@ -74,18 +89,23 @@ class LoadGenerator:
                 break
             to_send -= 1
             self._start_message(conn, perf_counter())
+        poll = self._epoll.poll
+        writable, readable = select.EPOLLOUT, select.EPOLLIN | select.EPOLLERR | select.EPOLLHUP
         while done < messages:
-            for fd, events in self._epoll.poll():
+            for fd, events in poll():
                 conn = connections[fd]
-                if events & select.EPOLLOUT:
+                if events & writable:
                     self._continue_send(conn)
-                if events & (select.EPOLLIN | select.EPOLLERR | select.EPOLLHUP):
-                    data = conn.sock.recv(RECV_BYTES)
+                if events & readable:
+                    # Ask for no more than the rest of the echo: a large recv() buffer costs an
+                    # allocation the size of the buffer (17 us for 256 KiB against 2.4 us for 1 KiB).
+                    data = conn.recv(min(conn.size - conn.received, RECV_BYTES))
                     end = conn.received + len(data)
-                    if not data or end > len(conn.message) or data != conn.view[conn.received : end]:
+                    expected = conn.message if end - conn.received == conn.size else conn.message[conn.received : end]
+                    if not data or data != expected:
                         raise WrongResult(self._describe_bad_echo(conn, data))
                     conn.received = end
-                    if end == len(conn.message):
+                    if end == conn.size:
                         now = perf_counter()
                         record(now - conn.sent_at)
                         done += 1
@@ -103,17 +123,25 @@ class LoadGenerator:
         return {}
 
     def _start_message(self, conn: _Connection, now: float) -> None:
-        conn.sent = 0
         conn.received = 0
         conn.sent_at = now
-        self._continue_send(conn)
+        try:
+            conn.sent = conn.send(conn.message)
+        except BlockingIOError:
+            conn.sent = 0
+        if conn.sent < conn.size or conn.wants_write:
+            self._update_write_interest(conn)
 
     def _continue_send(self, conn: _Connection) -> None:
         try:
-            conn.sent += conn.sock.send(conn.view[conn.sent :])
+            conn.sent += conn.send(conn.view[conn.sent :])
         except BlockingIOError:
             pass
-        wants_write = conn.sent < len(conn.message)
+        self._update_write_interest(conn)
+
+    def _update_write_interest(self, conn: _Connection) -> None:
+        """Watch for writability only while part of a message is still unsent."""
+        wants_write = conn.sent < conn.size
         if wants_write != conn.wants_write:
             conn.wants_write = wants_write
             mask = select.EPOLLIN | (select.EPOLLOUT if wants_write else 0)
