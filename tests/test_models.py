@@ -29,6 +29,19 @@ def test_sleep_fanout_returns_every_index_once(worker: WorkerClient) -> None:
     assert reply["metrics"]["peak_rss_bytes"] >= reply["metrics"]["baseline_rss_bytes"] > 0
 
 
+def test_timeout_cancel_completes_exactly_the_early_tasks(worker: WorkerClient) -> None:
+    if reason := MODELS[worker.model].reason_cannot("timeout_cancel"):
+        pytest.skip(reason)
+    for seed in (1, 2):  # the second round also checks that no task of the first completed late
+        reply = worker.run_round("timeout_cancel", {"n": 200, "deadline": 0.1, "seed": seed}, timeout_s=60)
+        assert reply["metrics"]["completed"] + reply["metrics"]["cancelled"] == 200
+
+
+def test_cpu_mixed_returns_every_result(worker: WorkerClient) -> None:
+    reply = worker.run_round("cpu_mixed", {"n": 20, "delay": 0.005, "work": 2000}, timeout_s=60)
+    assert reply["metrics"]["ideal_one_core_s"] >= 0.005
+
+
 def test_tcp_client_gets_every_byte_back(worker: WorkerClient) -> None:
     params = {"connections": 5, "message_size": 70_000, "round_trips": 3}
     with reference_server() as server:
