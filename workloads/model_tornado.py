@@ -29,11 +29,37 @@ measured the same inside the window and adds a callback hop per call.)
   ``IOStream.read_into`` a reused buffer (up to 30 % faster than ``read_bytes``).
   Waiting for the write before reading could deadlock on messages larger than
   the socket buffers, since tornado reads only while a read is pending.
+- ``timeout_cancel``: each task is a native coroutine that awaits
+  ``gen.sleep`` and then runs its completion code inside ``asyncio.timeout``;
+  the tasks are gathered with ``gen.multi``. At the deadline ``asyncio.timeout``
+  cancels the task itself, so a late task's completion code can never run.
+  Not ``gen.with_timeout``: its docs say it does not cancel the wrapped future
+  and point to ``asyncio.wait_for`` for that (tornado's ``gen`` docs also say
+  asyncio's counterparts may be used), and tornado itself (``tcpclient``,
+  ``locks``) has to cancel the wrapped future by hand afterwards. Both
+  hand-cancelling forms were measured, in-process at N=10000 with a 1.5 s
+  deadline, time above the deadline (medians): ``asyncio.timeout`` ~0.3 s;
+  ``gen.with_timeout(timedelta(seconds=deadline), sleep)`` cancelling the sleep
+  future in ``finally`` (the ``tcpclient`` pattern) ~0.77 s; the body in its
+  own task, cancelled on ``TimeoutError`` ~0.63 s (49 and 55 GC-tracked
+  objects per task against 30). Through the harness both ``with_timeout``
+  forms failed the N=1000 and N=10000 cells in every run: the start-up burst
+  outlasts the deadline (50 us per task), and once a task's sleep and timeout
+  have both expired, ``with_timeout``'s callback runs before the sleep's
+  result reaches the task. ``gen.sleep`` cannot be cancelled: cancelling its future leaves
+  its timer (future, closure, ``functools.partial``, asyncio handle) in the
+  loop until it expires, as a no-op, so each round leaves ~5000 such timers
+  (~45k objects) that make the next round's GC slower (~1.1 s rounds at
+  N=10000 against ~0.7 s with ``asyncio.sleep``, which cancels its timer).
+- ``cpu_mixed``: native coroutines, ``gen.sleep`` then ``cpu_work.burn``,
+  gathered in task order with ``gen.multi`` (``asyncio.gather`` measured the
+  same at N=100).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import zlib
 from asyncio import Future
 
@@ -45,6 +71,7 @@ from tornado.netutil import bind_sockets
 from tornado.tcpclient import TCPClient
 from tornado.tcpserver import TCPServer
 
+from workloads.cpu_work import burn
 from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, ServerControl, message
 from workloads.window import Window
 
@@ -159,3 +186,34 @@ async def _tcp_client(port: int, connections: int, message_size: int, round_trip
 
 def tcp_client(port: int, connections: int, message_size: int, round_trips: int, window: Window) -> list[int]:
     return _runner.run(_tcp_client(port, connections, message_size, round_trips, window))
+
+
+async def _race_deadline(index: int, delay: float, deadline: float, completed: list[int]) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(deadline):
+            await gen.sleep(delay)
+            completed.append(index)
+
+
+async def _timeout_cancel(delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    with window:
+        await gen.multi([_race_deadline(i, delay, deadline, completed) for i, delay in enumerate(delays)])
+
+
+def timeout_cancel(delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    _runner.run(_timeout_cancel(delays, deadline, completed, window))
+
+
+async def _io_then_cpu(index: int, delay: float, work: int) -> int:
+    await gen.sleep(delay)
+    return burn(work, index)
+
+
+async def _cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[int]:
+    with window:
+        results: list[int] = await gen.multi([_io_then_cpu(i, delay, work) for i in range(n)])
+    return results
+
+
+def cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[int]:
+    return _runner.run(_cpu_mixed(n, delay, work, window))

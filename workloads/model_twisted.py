@@ -12,17 +12,33 @@ lock meanwhile, so it never competes for the GIL. The alternative, pumping
 loop by hand, which no twisted user would write. At exit the reactor is stopped
 and its thread joined (``atexit``).
 
-- ``sleep_fanout``: each task is an ``async def`` coroutine awaiting
-  ``twisted.internet.task.deferLater(reactor, delay)``, wrapped with
-  ``Deferred.fromCoroutine`` (twisted's current spelling of ``ensureDeferred``)
-  and gathered with ``defer.gatherResults`` (``DeferredList`` measured the
-  same; it is what ``gatherResults`` is built on). Callback-only Deferred
-  chains (``deferLater(...).addCallback``) measured ~25-35 % less CPU at
-  N=10000 but are not tasks with their own control flow, unlike every other
-  model's; coroutines are how twisted code is written today. At N=10000 most
-  of twisted's time is CPython's cyclic GC: a coroutine task holds ~33
-  GC-tracked objects (asyncio's ~12), so the full collections the allocations
-  trigger traverse ~330k objects.
+- ``sleep_fanout``: each task is the Deferred of
+  ``twisted.internet.task.deferLater(reactor, delay, _index, i)``, which fires
+  with ``i`` after ``delay``; ``defer.gatherResults`` gathers them
+  (``DeferredList`` is what it is built on). This Deferred chain is how a
+  twisted expert writes "sleep, then return i": no coroutine per task. One
+  ``async def`` per task awaiting ``deferLater``, wrapped with
+  ``Deferred.fromCoroutine``, measured ~1.9x slower through the harness at
+  N=10000 (medians ~570-600 vs ~305-310 ms; N=1000: ~20-24 vs ~16-17 ms):
+  most of the difference is CPython's cyclic GC, since such a task holds ~33
+  GC-tracked objects and the full collections its allocations trigger
+  traverse them all.
+- ``timeout_cancel``: per task ``deferLater(reactor, delay, completed.append, i)``
+  with ``Deferred.addTimeout(deadline, reactor)``. On timeout ``addTimeout``
+  cancels the Deferred, ``deferLater``'s canceller cancels the pending
+  ``DelayedCall``, so a late task's completion code can never run, and the
+  Deferred fails with ``defer.TimeoutError``, which an errback traps (anything
+  else still fails the gather). ``gatherResults`` waits for all. Measured
+  through the harness at N=10000 (deadline 0.5 s), round medians: this form
+  ~1.0 s; ``DeferredList(..., consumeErrors=True)`` keeping the failures
+  ~1.55 s (5000 live ``Failure`` objects slow every full GC); one coroutine per
+  task awaiting the timed ``deferLater`` ~1.35 s; ``addTimeout``'s
+  ``onTimeoutCancel`` returning ``None`` instead of the errback ~0.94 s, within
+  the noise, and it hides what happened. A task whose sleep and timeout both
+  expire while the reactor is busy still completes: the earlier timer fires
+  first and its completion runs synchronously, cancelling the timeout.
+- ``cpu_mixed``: ``deferLater(reactor, delay, burn, work, i)`` per task,
+  gathered in task order with ``gatherResults``.
 - ``tcp_echo_server``: a ``Protocol`` whose ``dataReceived`` writes back, on
   ``reactor.listenTCP(0, factory, backlog=..., interface=ECHO_HOST)``. Each
   transport is registered as its own streaming producer, so it stops reading
@@ -50,6 +66,7 @@ import zlib
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, cast
 
+from twisted.internet import defer
 from twisted.internet import reactor as _default_reactor
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import IHalfCloseableProtocol, IReadDescriptor
@@ -60,6 +77,7 @@ from twisted.internet.threads import blockingCallFromThread
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from workloads.cpu_work import burn
 from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, ServerControl, message
 from workloads.window import Window
 
@@ -102,14 +120,13 @@ def _run_in_reactor(coroutine: Callable[..., Coroutine[Any, Any, _T]], *args: An
 # -- sleep_fanout -------------------------------------------------------------
 
 
-async def _sleep_and_return(index: int, delay: float) -> int:
-    await deferLater(reactor, delay)
+def _index(index: int) -> int:
     return index
 
 
 async def _sleep_fanout(n: int, delay: float, window: Window) -> list[int]:
     with window:
-        results = await gatherResults([Deferred.fromCoroutine(_sleep_and_return(i, delay)) for i in range(n)])
+        results = await gatherResults([deferLater(reactor, delay, _index, i) for i in range(n)])
     return results
 
 
@@ -284,3 +301,37 @@ async def _tcp_client(port: int, connections: int, message_size: int, round_trip
 
 def tcp_client(port: int, connections: int, message_size: int, round_trips: int, window: Window) -> list[int]:
     return _run_in_reactor(_tcp_client, port, connections, message_size, round_trips, window)
+
+
+# -- timeout_cancel -----------------------------------------------------------
+
+
+def _timed_out(failure: Failure) -> None:
+    failure.trap(defer.TimeoutError)  # a late task, cancelled by its timeout; anything else propagates
+
+
+async def _timeout_cancel(delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    with window:
+        await gatherResults(
+            [
+                deferLater(reactor, delay, completed.append, i).addTimeout(deadline, reactor).addErrback(_timed_out)
+                for i, delay in enumerate(delays)
+            ]
+        )
+
+
+def timeout_cancel(delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    _run_in_reactor(_timeout_cancel, delays, deadline, completed, window)
+
+
+# -- cpu_mixed ----------------------------------------------------------------
+
+
+async def _cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[int]:
+    with window:
+        results = await gatherResults([deferLater(reactor, delay, burn, work, i) for i in range(n)])
+    return results
+
+
+def cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[int]:
+    return _run_in_reactor(_cpu_mixed, n, delay, work, window)
