@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import socket
 import time
-import zlib
 from typing import Any
 
 import eventlet  # no type stubs: eventlet's names are Any to mypy
@@ -66,14 +65,14 @@ import eventlet.greenthread
 import eventlet.hubs
 import eventlet.patcher
 
+from workloads.blocking_client import echo_round_trips
 from workloads.cpu_work import burn
-from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, ServerControl, message
+from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, ServerControl
 from workloads.window import Window
 
 _PATCHED_MODULES = ("time", "socket", "select", "thread")
-_RECV_BYTES = 256 * 1024
+_RECV_BYTES = 64 * 1024  # a 256 KiB recv() allocates 256 KiB: ~15 us/call in glibc until its mmap threshold rises
 """Most bytes the echo handler asks of one recv (the result is sized to what arrived)."""
-_CLIENT_BUFFER_BYTES = 64 * 1024
 """The client's reused receive buffer, per connection (1000 connections: 64 MiB at most)."""
 
 
@@ -145,28 +144,9 @@ def tcp_echo_server(variant: str, control: ServerControl) -> None:
             conn.close()
 
 
-def _client_connection(index: int, port: int, message_size: int, round_trips: int) -> int:
-    payload = memoryview(message(index, message_size))
-    buffer = memoryview(bytearray(min(message_size, _CLIENT_BUFFER_BYTES)))
-    crc = 0
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.connect((ECHO_HOST, port))
-        for _ in range(round_trips):
-            sock.sendall(payload)
-            remaining = message_size
-            while remaining:
-                got = sock.recv_into(buffer, min(remaining, len(buffer)))
-                if not got:
-                    raise ConnectionError(f"connection {index}: server closed with {remaining} bytes unechoed")
-                crc = zlib.crc32(buffer[:got], crc)
-                remaining -= got
-    return crc
-
-
 def tcp_client(port: int, connections: int, message_size: int, round_trips: int, window: Window) -> list[int]:
     with window:
-        threads = [eventlet.spawn(_client_connection, i, port, message_size, round_trips) for i in range(connections)]
+        threads = [eventlet.spawn(echo_round_trips, i, port, message_size, round_trips) for i in range(connections)]
         try:
             crcs: list[int] = [thread.wait() for thread in threads]
         except BaseException:

@@ -54,10 +54,10 @@ import selectors
 import socket
 import threading
 import time
-import zlib
 
+from workloads.blocking_client import echo_round_trips
 from workloads.cpu_work import burn
-from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, ServerControl, message
+from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, ServerControl
 from workloads.window import Window
 
 ECHO_VARIANTS: tuple[str, ...] = ("default",)
@@ -187,22 +187,7 @@ def _run_connection(
     port: int, index: int, message_size: int, round_trips: int, crcs: list[int], errors: list[BaseException]
 ) -> None:
     try:
-        payload = message(index, message_size)
-        buffer = bytearray(min(message_size, RECV_BUFFER_BYTES) or 1)
-        view = memoryview(buffer)
-        crc = 0
-        with socket.create_connection((ECHO_HOST, port)) as sock:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            for _ in range(round_trips):
-                sock.sendall(payload)
-                remaining = message_size
-                while remaining:
-                    received = sock.recv_into(buffer, min(remaining, len(buffer)))
-                    if not received:
-                        raise ConnectionError(f"connection {index}: the server closed before the whole echo arrived")
-                    crc = zlib.crc32(view[:received], crc)
-                    remaining -= received
-        crcs[index] = crc
+        crcs[index] = echo_round_trips(index, port, message_size, round_trips)
     except BaseException as exc:
         errors.append(exc)
 

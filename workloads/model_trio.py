@@ -22,8 +22,6 @@ from workloads.cpu_work import burn
 from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, ServerControl, message
 from workloads.window import Window
 
-RECV_BYTES = 256 * 1024
-
 
 async def _sleep_and_record(index: int, delay: float, results: list[int]) -> None:
     await trio.sleep(delay)
@@ -46,7 +44,7 @@ def sleep_fanout(n: int, delay: float, window: Window) -> list[int]:
 async def _echo(stream: trio.SocketStream) -> None:
     async with stream:
         try:
-            while data := await stream.receive_some(RECV_BYTES):
+            while data := await stream.receive_some():  # trio's default size, 64 KiB
                 await stream.send_all(data)
         except trio.BrokenResourceError:
             pass  # the client went away mid-message; only this connection ends
