@@ -100,6 +100,12 @@ class Run:
     version: str
     results: tuple[Result, ...]
     warnings: tuple[str, ...] = field(default=())
+    status: tuple[tuple[str, Any], ...] = field(default=())
+    """The suite's own record of the session (``"corobench"`` in the JSON): partial, failed and skipped cells."""
+
+    @property
+    def session(self) -> dict[str, Any]:
+        return dict(self.status)
 
     @property
     def stem(self) -> str:
@@ -164,6 +170,7 @@ def parse_run(path: Path, doc: Any) -> Run:
     if not results:
         raise ReportInputError(f"{path}: the run holds no benchmark results")
     commit = doc.get("commit_info")
+    session = doc.get("corobench")
     return Run(
         path=path,
         machine=_parse_machine(doc.get("machine_info")),
@@ -172,6 +179,7 @@ def parse_run(path: Path, doc: Any) -> Run:
         version=str(doc.get("version") or "?"),
         results=tuple(results),
         warnings=tuple(warnings),
+        status=tuple(session.items()) if isinstance(session, dict) else (),
     )
 
 
@@ -261,6 +269,19 @@ def merge_runs(runs: list[Run]) -> Run:
         version=last.version,
         results=tuple(by_key.values()),
         warnings=tuple(warnings),
+        status=_merged_status(runs),
+    )
+
+
+def _merged_status(runs: list[Run]) -> tuple[tuple[str, Any], ...]:
+    """Partial if any run was; every run's failed and skipped cells."""
+    sessions = [run.session for run in runs if run.session]
+    if not sessions:
+        return ()
+    return (
+        ("partial", any(s.get("partial") for s in sessions)),
+        ("failed_cells", [cell for s in sessions for cell in s.get("failed_cells", [])]),
+        ("skipped_cells", [cell for s in sessions for cell in s.get("skipped_cells", [])]),
     )
 
 

@@ -16,6 +16,7 @@ from reports.groups import by_group, by_workload, geomean, panel_keys, reference
 from reports.load import Result, Run
 from reports.metrics import label as metric_label
 from reports.metrics import table_columns
+from reports.run_status import status_blocks
 from reports.scaling import SPECS
 
 BIG_MESSAGE_BYTES = 100 * 1024
@@ -30,6 +31,7 @@ def run_document(run: Run, charts: list[Chart]) -> Document:
     doc = Document(f"corobench report — run {run.short_id}")
     for warning in run.warnings:
         doc.add(Alert(warning))
+    doc.add(*status_blocks(run.session))
     doc.add(Heading(1, "Environment"), environment_table(run), versions_table(run))
     doc.add(Heading(1, "What this means for your choice"))
     doc.add(Paragraph("Generated from this run's numbers; a single run on one machine, so read it with the noise."))

@@ -342,3 +342,22 @@ def test_reports_reads_json_only_and_the_hook_imports_nothing_heavy() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_partial_run_and_its_failed_and_skipped_cells_are_reported(tmp_path: Path) -> None:
+    doc = json.loads(QUICK.read_text())
+    doc["corobench"] = {
+        "partial": True,
+        "interrupted_by": "SIGTERM",
+        "failed_cells": [{"test": "b.py::test_sleep_fanout[gevent-n=100-delay=0.01]", "cause": "gevent worker hung"}],
+        "skipped_cells": [{"test": "b.py::test_sleep_fanout[threads-n=100000-delay=0.01]", "reason": "too many"}],
+    }
+    saved = tmp_path / "partial.json"
+    saved.write_text(json.dumps(doc))
+    result = run_cli(str(saved), "--out", str(tmp_path / "out"), cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "This run was interrupted by SIGTERM" in summary
+    assert "test_sleep_fanout[gevent-n=100-delay=0.01] — gevent worker hung" in summary
+    assert "test_sleep_fanout[threads-n=100000-delay=0.01] — too many" in summary
+    assert "gevent worker hung" in (tmp_path / "out" / "index.html").read_text()
