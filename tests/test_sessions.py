@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,22 @@ def test_a_quick_session_records_every_model_and_leaves_nothing_behind(tmp_path:
         assert bench["group"] == f"sleep_fanout[n={bench['extra_info']['params']['n']},delay=0.01]"
         assert bench["stats"]["rounds"] == 3
         assert bench["stats"]["min"] >= 0.01, "no round can beat the 10 ms sleep"
+
+
+def test_an_echo_session_leaves_no_process_or_listening_socket(tmp_path: Path) -> None:
+    """Servers, load generators, reference servers and the hybrid's pool children all end with the session."""
+    out = tmp_path / "echo.json"
+    session = run_benchmarks(
+        "--profile=quick",
+        "--workloads=tcp_echo,tcp_client",
+        "--models=multiprocess_asyncio,threads,gevent",
+        f"--benchmark-json={out}",
+        "--no-report",
+    )
+    assert session.returncode == 0, session.output
+    assert processes_tagged(session.tag) == [], "a process of the session (and so its sockets) outlived it"
+    for bench in json.loads(out.read_text())["benchmarks"]:
+        info = bench["extra_info"]
+        assert info["pinned_to_separate_cores"] is (len(os.sched_getaffinity(0)) >= 2)
+        if info["workload"] == "tcp_echo":
+            assert info["throughput_msgs_per_s"] > 0 and 0 < info["server_cpu_util"] <= 1.5
