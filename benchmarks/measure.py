@@ -92,7 +92,7 @@ def max_metric(rounds: list[Round], key: str) -> Any:
 
 
 def median_growth_per_unit(rounds: list[Round], units: int) -> float | None:
-    """Median over rounds of (peak RSS - RSS before the round) / units, in bytes."""
+    """Median over rounds of (the round's peak RSS - the idle worker's RSS) / units, in bytes."""
     growth = [
         (r.metrics["peak_rss_bytes"] - r.metrics["baseline_rss_bytes"]) / units
         for r in rounds

@@ -13,6 +13,7 @@ from collections import Counter
 from reports import fmt
 from reports.figures import param_text
 from reports.groups import by_group, by_workload, heaviest, reference
+from reports.hybrid_claim import hybrid_sentences
 from reports.load import Result, Run
 from reports.metrics import higher_is_better
 from reports.metrics import label as metric_label
@@ -39,7 +40,10 @@ def advice(run: Run) -> list[tuple[str, list[str]]]:
     out = []
     for workload, results in by_workload(run.results).items():
         groups = by_group(results)
-        out.append((workload, [*_speed(groups), *_headlines(workload, groups), *_bound(workload, results)]))
+        sentences = [*_speed(groups), *_headlines(workload, groups), *_bound(workload, results)]
+        if workload == "cpu_mixed":
+            sentences += hybrid_sentences(groups)
+        out.append((workload, sentences))
     return out
 
 

@@ -106,6 +106,11 @@ def setup_metrics() -> dict[str, float]:
     return {} if pool_startup_s is None else {"pool_startup_s": pool_startup_s}
 
 
+def prepare() -> None:
+    """Start and warm the pool before the worker reads its idle memory: the pool is a fixed cost, not per task."""
+    _get_pool()
+
+
 def _slices(total: int, parts: int) -> list[tuple[int, int]]:
     """Split range(total) into at most `parts` contiguous, non-empty, near-equal slices."""
     parts = max(1, min(parts, total))

@@ -36,19 +36,30 @@ from workloads.protocol import read_frame, write_frame
 from workloads.registry import ALL_MODELS
 from workloads.rounds import WORKLOADS
 
+_idle_rss_bytes: int | None = None
+"""Resident memory of the worker before its first round: the baseline every round's peak is measured from.
+
+Not the memory just before each round: after the first round the allocators keep the pages they
+got, so a later round's growth over its own start reads as nearly nothing."""
+
 
 def run_round(model: ModuleType, request: dict[str, Any]) -> dict[str, Any]:
     """One checked round of a workload, with the round's peak memory."""
+    global _idle_rss_bytes
     workload = request["workload"]
     if workload not in WORKLOADS:
         raise ValueError(f"unknown workload {workload!r}; known: {', '.join(WORKLOADS)}")
     implementation = getattr(model, workload, None)
     if implementation is None:
         raise NotImplementedError(f"model {model.__name__} does not implement {workload}")
+    if _idle_rss_bytes is None:
+        prepare = getattr(model, "prepare", None)
+        if prepare is not None:  # fixed set-up a model does once (a process pool), outside every window
+            prepare()
+        _idle_rss_bytes = memory.current_rss_bytes()
     memory.reset_peak_rss()
-    baseline_rss = memory.current_rss_bytes()
     outcome = WORKLOADS[workload](implementation, request.get("params", {}))
-    outcome["metrics"]["baseline_rss_bytes"] = baseline_rss
+    outcome["metrics"]["baseline_rss_bytes"] = _idle_rss_bytes
     outcome["metrics"]["peak_rss_bytes"] = memory.peak_rss_bytes()
     setup_metrics = getattr(model, "setup_metrics", None)
     if setup_metrics is not None:  # one-off costs outside every window, e.g. process-pool start-up
