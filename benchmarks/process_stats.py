@@ -10,24 +10,8 @@ than the 10 ms ticks of ``/proc/<pid>/stat`` over a 0.2 s round.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-PROC = Path("/proc")
-
-
-def group_pids(pgid: int) -> list[int]:
-    pids = []
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ...
-            pids.append(int(entry.name))
-    return pids
+from workloads.proc import PROC, group_pids
 
 
 def group_cpu_seconds(pgid: int) -> float:

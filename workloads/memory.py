@@ -11,29 +11,14 @@ functions return None and the memory metrics are left out rather than invented.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-_PROC = Path("/proc")
+from workloads.proc import PROC as _PROC
+from workloads.proc import group_pids
 
 
 def _group_pids() -> list[int]:
     """This process and every live process in its process group."""
-    group = os.getpgid(0)
-    pids = []
-    try:
-        entries = list(_PROC.iterdir())
-    except OSError:
-        return [os.getpid()]
-    for entry in entries:
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat[stat.rindex(")") + 2 :].split()[2]) == group:
-            pids.append(int(entry.name))
-    return pids or [os.getpid()]
+    return group_pids(os.getpgid(0)) or [os.getpid()]
 
 
 def _sum_status_kib(field: str) -> int | None:

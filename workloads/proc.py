@@ -1,0 +1,33 @@
+"""Which processes belong to a process group, read from Linux ``/proc``.
+
+Every child the suite starts leads its own process group, so "the worker" (or
+"the server") is every process in that group: a model's pool children
+included. Used by the worker's memory readings and by the harness's CPU and
+memory readings of servers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROC = Path("/proc")
+
+
+def group_pids(pgid: int) -> list[int]:
+    """Pids of the live processes whose process group is ``pgid`` (empty where /proc is missing)."""
+    pids = []
+    try:
+        entries = list(PROC.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # after the command: state, ppid, pgrp, ...
+        if int(fields[2]) == pgid:
+            pids.append(int(entry.name))
+    return pids
