@@ -13,6 +13,7 @@ every socket and returns. The model never reads from ``stop_fd``.
 
 from __future__ import annotations
 
+import socket
 import zlib
 from collections.abc import Callable
 
@@ -34,6 +35,19 @@ def expected_crc(connection: int, size: int, round_trips: int) -> int:
     for _ in range(round_trips):
         crc = zlib.crc32(one, crc)
     return crc
+
+
+def nonblocking_listener(backlog: int = LISTEN_BACKLOG) -> socket.socket:
+    """A non-blocking TCP socket listening on ``ECHO_HOST`` at a port the kernel picks (for our own schedulers)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((ECHO_HOST, 0))
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 class ServerControl:

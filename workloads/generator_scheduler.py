@@ -38,7 +38,7 @@ cancelled before it ever ran ends without running any of its code. Timeouts are 
 instance if it is still inside the block; leaving the block cancels the timer (modelled on
 ``gevent.Timeout``; ``silent=True`` swallows its own expiry, like trio's ``move_on_after``).
 
-Sockets: ``create_listener``, ``accept``, ``create_connection``, ``recv``, ``sendall`` and ``close``
+Sockets: ``accept``, ``create_connection``, ``recv``, ``sendall`` and ``close``
 work on ordinary non-blocking ``socket.socket`` objects; the generator ones are used with
 ``yield from``. ``close`` (``Scheduler.forget``) wakes a task waiting on the socket with ``Closed``.
 
@@ -562,20 +562,6 @@ def get_scheduler() -> Scheduler:
 
 
 # -- sockets: non-blocking sockets that wait with the scheduler's requests ----------------------------
-
-
-def create_listener(host: str, port: int, backlog: int) -> socket.socket:
-    """A non-blocking TCP socket listening on ``(host, port)``."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(backlog)
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 def accept(listener: socket.socket) -> Coroutine[socket.socket]:

@@ -43,7 +43,7 @@ which 3.11 allocates with ``mmap`` on the greenlet's first call and ``munmap``s 
 half the round's CPU is that kernel work (perf: ~26 % munmap, ~12 % mmap, ~15 % page faults). Reusing
 finished greenlets would hide it, but the model runs one fresh greenlet per task on purpose.
 
-Green sockets: ``create_listener``, ``create_connection``, ``accept``, ``recv``, ``recv_into``,
+Green sockets: ``create_connection``, ``accept``, ``recv``, ``recv_into``,
 ``sendall`` and ``close`` work on ordinary non-blocking ``socket.socket`` objects: they try the call
 and wait with ``wait_readable``/``wait_writable`` only when it would block (``BlockingIOError``).
 ``forget(fd)`` (and so ``close``) wakes a greenlet waiting on the fd, which then raises ``Cancelled``.
@@ -514,20 +514,6 @@ def wait_writable(fd: int) -> None:
 
 
 # -- green sockets: non-blocking sockets that wait on the hub ---------------------------------------
-
-
-def create_listener(host: str, port: int, backlog: int) -> socket.socket:
-    """A non-blocking TCP socket listening on ``(host, port)``."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(backlog)
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 def accept(listener: socket.socket) -> socket.socket:

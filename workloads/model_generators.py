@@ -27,7 +27,7 @@ import zlib
 
 from workloads import generator_scheduler as gs
 from workloads.cpu_work import burn
-from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, ServerControl, message
+from workloads.echo_support import ECHO_HOST, ServerControl, message, nonblocking_listener
 from workloads.generator_scheduler import Coroutine, Join, ReadWait, Sleep, Spawn
 from workloads.window import Window
 
@@ -96,7 +96,7 @@ def _accept_loop(listener: socket.socket, handlers: dict[socket.socket, gs.Task[
 
 
 def _serve_echo(control: ServerControl) -> Coroutine[None]:
-    listener = gs.create_listener(ECHO_HOST, 0, LISTEN_BACKLOG)
+    listener = nonblocking_listener()
     handlers: dict[socket.socket, gs.Task[None]] = {}
     acceptor = yield Spawn(_accept_loop(listener, handlers))
     try:

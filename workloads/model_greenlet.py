@@ -22,7 +22,7 @@ import zlib
 
 from workloads import greenlet_hub as hub
 from workloads.cpu_work import burn
-from workloads.echo_support import ECHO_HOST, LISTEN_BACKLOG, ServerControl, message
+from workloads.echo_support import ECHO_HOST, ServerControl, message, nonblocking_listener
 from workloads.window import Window
 
 ECHO_VARIANTS: tuple[str, ...] = ("default",)
@@ -68,7 +68,7 @@ def tcp_echo_server(variant: str, control: ServerControl) -> None:
     if variant not in ECHO_VARIANTS:
         raise ValueError(f"unknown echo variant {variant!r}; this model offers {ECHO_VARIANTS}")
     the_hub = hub.get_hub()
-    listener = hub.create_listener(ECHO_HOST, 0, LISTEN_BACKLOG)
+    listener = nonblocking_listener()
     handlers: dict[socket.socket, hub.Task[None]] = {}
     acceptor = the_hub.spawn(_accept_loop, listener, handlers)
     try:
