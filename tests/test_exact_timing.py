@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from benchmarks.cells import Cell, Plan
-from benchmarks.measure import measure_worker_rounds
-from benchmarks.virtual_clock import VirtualClock
-from benchmarks.worker_client import WorkerClient
+from benchmarks.harness.cells import Cell
+from benchmarks.harness.measure import measure_worker_cell
+from benchmarks.harness.virtual_clock import VirtualClock
+from benchmarks.harness.worker_client import WorkerClient
+from workloads.specs.schema import Plan
 
 CLOCK = VirtualClock()
 CELL = Cell("asyncio", "sleep_fanout", {"n": 50, "delay": 0.002}, Plan(rounds=5, warmup_rounds=2), timeout_s=30)
@@ -24,7 +25,7 @@ def test_recorded_rounds_are_the_worker_durations(benchmark: Any) -> None:
     if benchmark.disabled:
         pytest.skip("pytest-benchmark is disabled in this run")
     with WorkerClient("asyncio") as worker:
-        rounds = measure_worker_rounds(benchmark, CLOCK, worker, CELL)
+        rounds = measure_worker_cell(benchmark, CLOCK, worker, CELL)
     assert len(rounds) == CELL.plan.rounds
     assert benchmark.stats.stats.data == [r.seconds for r in rounds]
     assert all(r.seconds >= 0.002 for r in rounds)

@@ -26,7 +26,7 @@ def test_the_run_continues_past_a_faulty_cell(tmp_path: Path, fault: str, cause:
         "--profile=quick",
         f"--benchmark-json={out}",
         "--no-report",
-        env={"COROBENCH_TEST_MODELS": "1", "COROBENCH_FAULT": fault},
+        env={"COROBENCH_EXTRA_MODELS": "tests.models", "COROBENCH_FAULT": fault},
     )
     assert session.returncode == 1, session.output
     assert processes_tagged(session.tag) == []

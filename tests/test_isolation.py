@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from benchmarks.worker_client import WorkerClient
+from benchmarks.harness.worker_client import WorkerClient
 from tests.session_runner import REPO_ROOT, run_benchmarks
+from workloads.models.registry import MODELS
 
 SLEEPS, SLEEP_S = 200, 0.05
 
@@ -25,7 +26,7 @@ def test_patched_workers_sleep_concurrently(model: str) -> None:
 @pytest.mark.parametrize("model", ["gevent", "eventlet"])
 def test_patched_models_refuse_to_run_unpatched(model: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", f"import workloads.model_{model}"], cwd=REPO_ROOT, capture_output=True, text=True
+        [sys.executable, "-c", f"import {MODELS[model].module}"], cwd=REPO_ROOT, capture_output=True, text=True
     )
     assert result.returncode != 0
     assert "RuntimeError" in result.stderr and "patch" in result.stderr

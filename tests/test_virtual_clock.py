@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.virtual_clock import VirtualClock
-from workloads.window import QUANTA_PER_SECOND, Window, to_quanta
+from benchmarks.harness.virtual_clock import VirtualClock
+from workloads.runtime.window import QUANTA_PER_SECOND, Window, to_quanta
 
 
 def test_reads_after_an_advance_differ_by_exactly_the_advance() -> None:

@@ -7,14 +7,14 @@ import time
 
 import pytest
 
-from benchmarks.echo_harness import echo_server, load_generator
-from benchmarks.worker_client import WorkerClient, WorkerFailed, WorkloadFailed
+from benchmarks.harness.echo_harness import echo_server, load_generator
+from benchmarks.harness.worker_client import WorkerClient, WorkerFailed, WorkloadFailed
 
 SMALL = {"n": 10, "delay": 0.001}
 
 
 def faulty(fault: str) -> WorkerClient:
-    return WorkerClient("faulty", env={"COROBENCH_FAULT": fault})
+    return WorkerClient("faulty", env={"COROBENCH_EXTRA_MODELS": "tests.models", "COROBENCH_FAULT": fault})
 
 
 def assert_gone(pid: int) -> None:

@@ -1,0 +1,123 @@
+"""corobench's pytest plugin: options, one parametrized test per cell, fixtures, saved-run metadata.
+
+- ``--models``, ``--workloads``, ``--profile`` choose the cells (see
+  ``benchmarks/harness/selection.py``); bad names are usage errors.
+- Every cell gets its own ``benchmark`` marker carrying its group and a fresh
+  ``VirtualClock`` as the timer, so pytest-benchmark records worker time.
+- ``worker`` starts a fresh worker interpreter for each test and always stops it.
+- The saved JSON's ``corobench`` section says whether the run is complete, which cells failed or
+  were skipped, and every workload's metric schema, so reports need no table of their own.
+- At the end of the session the pytest process must not have imported any
+  library that patches or owns process-global state.
+
+The root ``conftest.py`` only registers this module (``pytest_plugins``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from benchmarks.harness.cells import PROFILES
+from benchmarks.harness.run_record import current_run, start_run, stop_on_sigterm
+from benchmarks.harness.selection import Selection, SelectionError, parse_selection
+from benchmarks.harness.virtual_clock import VirtualClock
+from benchmarks.harness.worker_client import WorkerClient
+from reports.session_hook import report_after_session
+from workloads.interface import WORKLOADS
+
+FORBIDDEN_IN_PYTEST_PROCESS = ("gevent", "eventlet", "twisted.internet.reactor")
+_selection_key = pytest.StashKey[Selection]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("corobench")
+    group.addoption("--models", default=None, help="comma-separated models (default: every installed model)")
+    group.addoption("--workloads", default=None, help="comma-separated workloads (default: all)")
+    group.addoption("--profile", default="default", help=f"size of the run: {', '.join(PROFILES)} (default: default)")
+    group.addoption("--no-report", action="store_true", help="do not write the charts and report after saving")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "workload(name): a benchmark test parametrized over that workload's cells")
+    start_run()
+    stop_on_sigterm()
+    try:
+        config.stash[_selection_key] = parse_selection(
+            config.getoption("--models"), config.getoption("--workloads"), config.getoption("--profile")
+        )
+    except SelectionError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("workload")
+    if marker is None:
+        return
+    cells = metafunc.config.stash[_selection_key].cells(marker.args[0])
+    params = []
+    for cell in cells:
+        marks = [pytest.mark.benchmark(group=cell.group, timer=VirtualClock())]
+        if cell.skip_reason:
+            marks.append(pytest.mark.skip(reason=cell.skip_reason))
+        params.append(pytest.param(cell, id=cell.id, marks=marks))
+    metafunc.parametrize("cell", params)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect (visibly) workload tests that --workloads did not choose."""
+    selected = config.stash[_selection_key].workloads
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        marker = item.get_closest_marker("workload")
+        (drop if marker is not None and marker.args[0] not in selected else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def virtual_clock(request: pytest.FixtureRequest) -> VirtualClock:
+    marker = request.node.get_closest_marker("benchmark")
+    clock = marker.kwargs.get("timer") if marker else None
+    if not isinstance(clock, VirtualClock):
+        raise RuntimeError("this test has no VirtualClock benchmark marker; is it parametrized by a workload?")
+    return clock
+
+
+@pytest.fixture
+def worker(cell: Any) -> Iterator[WorkerClient]:
+    with WorkerClient(cell.model) as client:
+        yield client
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    run = current_run()
+    run.interrupted_by = run.interrupted_by or "SIGINT"
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    current_run().record(report)
+
+
+def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_json: dict[str, Any]) -> None:
+    """Say in the saved run whether it is complete, and which cells failed and why."""
+    selection = config.stash[_selection_key]
+    output_json["corobench"] = {
+        **current_run().summary(selection),
+        "workloads": {w.name: w.schema.to_json() for w in WORKLOADS if w.name in selection.workloads},
+    }
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not session.config.getoption("--no-report"):
+        report_after_session(session.config)
+    leaked = [name for name in FORBIDDEN_IN_PYTEST_PROCESS if name in sys.modules]
+    if leaked:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        sys.stderr.write(f"\ncorobench: the pytest process imported {', '.join(leaked)}; models must stay in workers\n")

@@ -1,0 +1,61 @@
+"""CPU time, memory and core pinning of a whole process group, read from Linux ``/proc``.
+
+A model's server may be one process with many threads (threads), or several
+processes (multiprocess_asyncio); the harness starts each helper in its own
+process group, so "the server" is every task of every process in that group.
+CPU time comes from ``schedstat`` (nanoseconds on the CPU), which is far finer
+than the 10 ms ticks of ``/proc/<pid>/stat`` over a 0.2 s round.
+"""
+
+from __future__ import annotations
+
+import os
+
+from workloads.runtime.proc import PROC, group_pids
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time used so far by every thread of every live process in the group."""
+    total_ns = 0
+    for pid in group_pids(pgid):
+        try:
+            tasks = list((PROC / str(pid) / "task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                total_ns += int((task / "schedstat").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+    return total_ns / 1e9
+
+
+def group_rss_bytes(pgid: int, field: str = "VmRSS") -> int:
+    """Sum of ``field`` (VmRSS now, or VmHWM the peak) over the group's processes."""
+    total_kib = 0
+    for pid in group_pids(pgid):
+        try:
+            status = (PROC / str(pid) / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith(field + ":"):
+                total_kib += int(line.split()[1])
+    return total_kib * 1024
+
+
+def pin_group(pgid: int, cores: set[int]) -> None:
+    """Restrict every process of the group (and children it starts later) to ``cores``."""
+    for pid in group_pids(pgid):
+        try:
+            os.sched_setaffinity(pid, cores)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def split_cores() -> tuple[set[int], set[int]] | None:
+    """(server cores, load cores) on two different CPUs, or None on a single-CPU machine."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return None
+    return {cores[0]}, {cores[1]}

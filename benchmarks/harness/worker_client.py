@@ -1,0 +1,194 @@
+"""The pytest side of a helper process: start it, send requests, bound every wait.
+
+A model's worker (``python -m workloads.runtime.worker MODEL``), the echo load generator
+and the reference echo server are each a fresh interpreter in its own process
+group, talking over two dedicated pipes passed with ``pass_fds``; its
+stdout and stderr go to a temporary file whose tail is quoted when it fails.
+Any fault (crash, hang past the deadline, a broken frame) kills the whole
+process group and raises ``WorkerFailed`` naming the model and the cause; the
+caller then starts a fresh worker for the next test.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+from workloads.runtime.protocol import encode, take_frame
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT_S = 60.0
+STDERR_TAIL_CHARS = 2000
+
+
+class WorkerFailed(RuntimeError):
+    """The worker crashed, hung, or broke the protocol; it has been killed."""
+
+
+class WorkloadFailed(AssertionError):
+    """The worker answered, but the round failed (wrong result or an exception)."""
+
+
+class WorkerClient:
+    """A child interpreter running ``python -m MODULE *ARGS REQUEST_FD REPLY_FD``."""
+
+    def __init__(self, model: str, env: dict[str, str] | None = None, module: str = "workloads.runtime.worker") -> None:
+        """Start ``module`` (by default a model's worker, named ``model``) and wait for its hello."""
+        self.model = model
+        self._busy = False
+        self._buffer = bytearray()
+        self._log: IO[bytes] = tempfile.TemporaryFile(prefix=f"corobench-{model}-")  # noqa: SIM115 (closed in close())
+        request_read, self._request_write = os.pipe()
+        self._reply_read, reply_write = os.pipe()
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", module, model, str(request_read), str(reply_write)],
+                pass_fds=(request_read, reply_write),
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=self._log,
+                cwd=REPO_ROOT,
+                env={**os.environ, **(env or {}), "PYTHONPATH": _python_path()},
+                start_new_session=True,
+            )
+        finally:
+            os.close(request_read)
+            os.close(reply_write)
+        self.hello = self.receive(STARTUP_TIMEOUT_S, "start-up")
+        self.pid: int = self.hello["pid"]
+
+    # -- requests -----------------------------------------------------------
+
+    def run_round(self, workload: str, params: Any, timeout_s: float, variant: str | None = None) -> dict[str, Any]:
+        """Run one round of ``variant`` (the model's default when None); returns ``quanta`` and ``metrics``."""
+        request = {"op": "run", "workload": workload, "params": params, "variant": variant or "default"}
+        return self.call(request, timeout_s, f"{workload} {params}")
+
+    def call(self, message: dict[str, Any], timeout_s: float, context: str) -> dict[str, Any]:
+        """Send a request and return its reply; a failed reply raises WorkloadFailed naming ``context``."""
+        reply = self.request(message, timeout_s)
+        if not reply.get("ok"):
+            raise failure_from_reply(f"{self.model} {context}", reply)
+        return reply
+
+    def request(self, message: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        self.send(message)
+        reply = self.receive(timeout_s, f"request {message.get('workload', message.get('op'))}")
+        self._busy = False
+        return reply
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Send a request; the child counts as busy until ``request`` has its reply."""
+        self._busy = True
+        try:
+            os.write(self._request_write, encode(message))
+        except OSError as exc:
+            self._fail(f"could not send a request ({exc})")
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def close(self) -> None:
+        """Ask an idle child to exit, then make sure its whole process group is gone.
+
+        A child still busy with a request (the test failed or was interrupted
+        mid-round) is killed at once: waiting for it would delay Ctrl-C.
+        """
+        if self._process.poll() is None and not self._busy:
+            try:
+                os.write(self._request_write, encode({"op": "exit"}))
+                self._process.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self._kill_group()
+        for fd in (self._request_write, self._reply_read):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._log.close()
+
+    def __enter__(self) -> WorkerClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    # -- internals ----------------------------------------------------------
+
+    def receive(self, timeout_s: float, what: str) -> dict[str, Any]:
+        """The next frame from the child; kills it and raises WorkerFailed past ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._reply_read, selectors.EVENT_READ)
+            while (frame := self._take_frame(what)) is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not selector.select(remaining):
+                    self._fail(f"no answer to {what} within {timeout_s:g} s (hung?)")
+                chunk = os.read(self._reply_read, 1 << 16)
+                if not chunk:
+                    self._process.wait(timeout=5)
+                    self._fail(f"exited during {what} with {_describe_status(self._process.returncode)}")
+                self._buffer += chunk
+        return frame
+
+    def _take_frame(self, what: str) -> dict[str, Any] | None:
+        try:
+            return take_frame(self._buffer)
+        except ValueError as exc:
+            return self._fail(f"sent a broken frame during {what}: {exc}")
+
+    def _fail(self, cause: str) -> NoReturn:
+        self._kill_group()
+        raise WorkerFailed(f"{self.model} worker {cause}{self._stderr_tail()}")
+
+    def _kill_group(self) -> None:
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def _stderr_tail(self) -> str:
+        try:
+            self._log.seek(0)
+            text = self._log.read().decode(errors="replace").strip()
+        except (OSError, ValueError):
+            return ""
+        if not text:
+            return ""
+        return "\n--- worker stderr (tail) ---\n" + text[-STDERR_TAIL_CHARS:]
+
+
+def failure_from_reply(context: str, reply: dict[str, Any]) -> WorkloadFailed:
+    """One readable first line (context, kind, the error's last line), then the child's full report."""
+    error = str(reply.get("error", "no error text")).strip()
+    lines = error.splitlines() or ["no error text"]
+    headline = f"{context}: {reply.get('kind', 'error')}: {lines[-1]}"
+    return WorkloadFailed(headline if len(lines) == 1 else f"{headline}\n{error}")
+
+
+def _describe_status(returncode: int | None) -> str:
+    if returncode is None:
+        return "an unknown status"
+    if returncode < 0:
+        return f"signal {signal.Signals(-returncode).name}"
+    return f"exit status {returncode}"
+
+
+def _python_path() -> str:
+    existing = os.environ.get("PYTHONPATH")
+    return f"{REPO_ROOT}{os.pathsep}{existing}" if existing else str(REPO_ROOT)

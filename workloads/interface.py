@@ -1,0 +1,48 @@
+"""The contract between the harness, the workloads and the models: one list, one interface.
+
+``WORKLOADS`` is the one list of workload definitions (``workloads/specs/<name>.py``); the harness
+builds cells from it and the worker runs rounds with it. ``ModelInterface`` is what a model module
+must provide: one function per workload, each taking the variant name first (``"default"`` where
+the model offers one implementation). mypy checks every model module against it
+(``workloads/models/conformance.py``), so a missing or mistyped function is a type error.
+
+Optional hooks a model may define (``ModelHooks``): ``prepare()``, fixed set-up done once before
+the first round and outside every window (a process pool), and ``setup_metrics()``, one-off costs
+reported with every round (``pool_startup_s``).
+
+Adding a workload: its module under ``workloads/specs/``, its ``Implements`` protocol added to
+``ModelInterface`` below, its ``WORKLOAD`` added to ``WORKLOADS``, and its function in every model.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from workloads.specs import cpu_mixed, sleep_fanout, tcp_client, tcp_echo, timeout_cancel
+from workloads.specs.base import Workload
+
+WORKLOADS: tuple[Workload[Any], ...] = (
+    sleep_fanout.WORKLOAD,
+    tcp_echo.WORKLOAD,
+    tcp_client.WORKLOAD,
+    timeout_cancel.WORKLOAD,
+    cpu_mixed.WORKLOAD,
+)
+BY_NAME: dict[str, Workload[Any]] = {w.name: w for w in WORKLOADS}
+
+
+class ModelInterface(
+    sleep_fanout.Implements,
+    tcp_echo.Implements,
+    tcp_client.Implements,
+    timeout_cancel.Implements,
+    cpu_mixed.Implements,
+    Protocol,
+):
+    """Every workload function a production model implements."""
+
+
+class ModelHooks(Protocol):
+    def prepare(self) -> None: ...
+
+    def setup_metrics(self) -> dict[str, float]: ...

@@ -1,0 +1,184 @@
+"""eventlet on its default epolls hub, with the standard library monkey-patched.
+
+The worker runs ``eventlet.monkey_patch()`` before anything else; this module
+checks at import (``eventlet.patcher.is_monkey_patched`` for time, socket,
+select and thread, and ``time.sleep is eventlet.sleep``) and raises
+RuntimeError if the patching did not happen. Task code therefore uses the
+*plain* standard library, which is the point of this model: ``time.sleep`` and
+``socket.socket`` are eventlet's green versions. (eventlet 0.41 prints an
+``EventletDeprecationWarning`` on import: upstream keeps it in bug-fix mode.)
+
+APIs and why:
+
+- sleep_fanout: ``eventlet.spawn`` per task, then ``GreenThread.wait()`` on
+  each in spawn order. Measured at N=10000 x 10 ms (medians of 9-11
+  interleaved runs on a loaded 2-core box): spawn + ``wait()`` ~340-390 ms;
+  ``GreenPool(n).spawn`` + ``wait()`` ~430-470 ms, ``GreenPool.spawn`` +
+  ``waitall`` ~400-550 ms, ``GreenPool.imap`` ~490 ms, ``starmap`` ~535 ms,
+  ``GreenPile`` ~420-500 ms (a pool adds a semaphore and a link per task, and
+  its default size of 1000 would throttle N=10000). ``GreenPool.spawn_n`` with
+  tasks appending to a shared list was ~290-340 ms, but ``spawn_n`` cannot
+  return a task's result, so it is not the gather idiom the workload asks for.
+- tcp_echo_server: ``eventlet.listen`` and an accept loop in one greenthread
+  that starts each handler with ``eventlet.spawn_n`` (eventlet's own echo
+  example; spawn_n is the cheap spawn when no result is needed). Not
+  ``eventlet.serve``: it can only be stopped by raising into it, keeps its
+  handlers in a private pool capped at 1000 (it stops accepting beyond that),
+  and an exception in one handler ends the whole server. Handlers are tracked
+  in a dict so shutdown can kill them all and close every socket. Handlers
+  ``recv`` + ``sendall``: ``recv_into`` a per-connection buffer was no cheaper
+  (server CPU ~22-29 us per 1 KiB-16 KiB echo either way) and at 1000
+  connections it cost more (44 vs 34 us) for the buffers it keeps. Shutdown
+  waits on ``control.stop_fd`` with ``eventlet.hubs.trampoline(fd, read=True)``,
+  the hub's own readiness primitive.
+- tcp_client: one greenthread per connection on a plain (patched)
+  ``socket.socket`` connected to the numeric address, ``recv_into`` a reused
+  buffer, gathered like sleep_fanout. The message is sent as a memoryview:
+  eventlet's ``sendall`` slices what is left after a partial send, and a slice
+  of bytes is a copy where a slice of a memoryview is not.
+- timeout_cancel: each task runs its sleep and completion code inside
+  ``with eventlet.Timeout(deadline, False)`` (``False``: the expiry unwinds the
+  block and the ``with`` swallows it), gathered like sleep_fanout. The hub fires
+  expired timers in expiry order, so a deadline that expired before the sleep
+  wins even when the hub comes back late (checked by blocking the hub for 0.3 s
+  over a 0.1 s deadline and a 0.2 s sleep). Measured at N=10000, deadline 0.5 s
+  (medians of 7 interleaved runs; time beyond the deadline / window CPU):
+  ``with Timeout`` ~270 ms / 490 ms, the same as ``Timeout`` + try/finally
+  ``cancel`` (~255 / 490 ms); ``eventlet.timeout.with_timeout`` ~350 / 565 ms.
+  One shared deadline around the gather, then ``kill`` of the late ones, took
+  ~185 / 385 ms, but it counts the deadline from the batch's spawn, not from each
+  task's start, so it is not a per-task timeout (with gevent, under load, the
+  same scheme cancelled most early tasks of a 10000-task burst).
+- cpu_mixed: ``eventlet.spawn`` + ``wait()`` as in sleep_fanout; each task
+  sleeps with the patched ``time.sleep``, then runs ``cpu_work.burn``, holding
+  the hub while it computes (that is what the workload shows).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+import eventlet  # no type stubs: eventlet's names are Any to mypy
+import eventlet.greenthread
+import eventlet.hubs
+import eventlet.patcher
+
+from workloads.models.shared.blocking_client import echo_round_trips
+from workloads.runtime.server_control import ServerControl
+from workloads.runtime.window import Window
+from workloads.specs.cpu_work import burn
+from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG
+
+_PATCHED_MODULES = ("time", "socket", "select", "thread")
+_RECV_BYTES = 64 * 1024
+"""Most bytes the echo handler asks of one recv. Not 256 KiB: recv() allocates its full size first,
+which cost ~15 us a call in glibc (against 2.4 us) until the process's mmap threshold happened to rise."""
+
+
+def _require_monkey_patching() -> None:
+    missing = [name for name in _PATCHED_MODULES if not eventlet.patcher.is_monkey_patched(name)]
+    if missing or time.sleep is not eventlet.sleep:
+        raise RuntimeError(
+            "model_eventlet needs a process where eventlet.monkey_patch() ran before anything else "
+            f"(not patched: {', '.join(missing) or 'time.sleep'}); "
+            "run it through `python -m workloads.runtime.worker eventlet ...`"
+        )
+
+
+_require_monkey_patching()
+eventlet.hubs.get_hub()  # create the hub now, never inside a timed window
+
+
+def _sleep_and_return(index: int, delay: float) -> int:
+    time.sleep(delay)
+    return index
+
+
+def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[int]:
+    with window:
+        threads = [eventlet.spawn(_sleep_and_return, i, delay) for i in range(n)]
+        results: list[int] = [thread.wait() for thread in threads]
+    return results
+
+
+ECHO_VARIANTS: tuple[str, ...] = ("default",)
+
+
+def _echo(conn: socket.socket, handlers: dict[socket.socket, Any]) -> None:
+    recv, sendall = conn.recv, conn.sendall
+    try:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while data := recv(_RECV_BYTES):
+            sendall(data)
+    except OSError:  # reset or broken pipe: this client is gone, the server carries on
+        pass
+    finally:
+        handlers.pop(conn, None)
+        conn.close()
+
+
+def _accept_loop(listener: socket.socket, handlers: dict[socket.socket, Any]) -> None:
+    while True:
+        try:
+            conn, _address = listener.accept()
+        except ConnectionAbortedError:  # the client gave up before it was accepted
+            continue
+        handlers[conn] = eventlet.spawn_n(_echo, conn, handlers)
+
+
+def tcp_echo_server(variant: str, control: ServerControl) -> None:
+    if variant not in ECHO_VARIANTS:
+        raise ValueError(f"unknown echo variant {variant!r}; eventlet offers {ECHO_VARIANTS}")
+    listener = eventlet.listen((ECHO_HOST, 0), backlog=LISTEN_BACKLOG)
+    handlers: dict[socket.socket, Any] = {}
+    acceptor = eventlet.spawn(_accept_loop, listener, handlers)
+    try:
+        control.listening(listener.getsockname()[1])
+        eventlet.hubs.trampoline(control.stop_fd, read=True)
+    finally:
+        acceptor.kill()
+        listener.close()
+        for conn, handler in list(handlers.items()):
+            eventlet.greenthread.kill(handler)  # its finally closes conn, if it ever started
+            conn.close()
+
+
+def tcp_client(
+    variant: str, port: int, connections: int, message_size: int, round_trips: int, window: Window
+) -> list[int]:
+    with window:
+        threads = [eventlet.spawn(echo_round_trips, i, port, message_size, round_trips) for i in range(connections)]
+        try:
+            crcs: list[int] = [thread.wait() for thread in threads]
+        except BaseException:
+            for thread in threads:  # one connection failed: leave no client running into the next round
+                thread.kill()
+            raise
+    return crcs
+
+
+def _race_deadline(index: int, delay: float, deadline: float, completed: list[int]) -> None:
+    with eventlet.Timeout(deadline, False):
+        time.sleep(delay)
+        completed.append(index)
+
+
+def timeout_cancel(variant: str, delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    with window:
+        threads = [eventlet.spawn(_race_deadline, i, delay, deadline, completed) for i, delay in enumerate(delays)]
+        for thread in threads:
+            thread.wait()
+
+
+def _io_then_cpu(index: int, delay: float, work: int) -> int:
+    time.sleep(delay)
+    return burn(work, index)
+
+
+def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> list[int]:
+    with window:
+        threads = [eventlet.spawn(_io_then_cpu, i, delay, work) for i in range(n)]
+        results: list[int] = [thread.wait() for thread in threads]
+    return results

@@ -1,0 +1,1 @@
+"""The generators model (``model.py``) and its private helpers."""

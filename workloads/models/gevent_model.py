@@ -1,0 +1,176 @@
+"""gevent on its default libev hub, with the standard library monkey-patched.
+
+The worker runs ``gevent.monkey.patch_all()`` before anything else; this module
+checks at import (``gevent.monkey.is_module_patched`` for time, socket, select
+and threading, and ``time.sleep is gevent.sleep``) and raises RuntimeError if
+the patching did not happen. Task code therefore uses the *plain* standard
+library, which is the point of this model: ``time.sleep`` and ``socket.socket``
+are gevent's cooperative versions.
+
+APIs and why:
+
+- sleep_fanout: ``gevent.spawn`` per task, then ``Greenlet.get()`` on each
+  greenlet in spawn order (this is what ``gevent.pool.Group.map`` does inside,
+  without the extra greenlet ``map`` spawns to run it). Measured at
+  N=10000 x 10 ms (medians of 9 interleaved runs): spawn + ``get()`` each
+  ~210-230 ms, ``Group().map`` ~240 ms, ``gevent.joinall(raise_error=True)``
+  ~240-250 ms, ``Group.spawn`` + ``Group.join`` ~260 ms, ``Pool(n).map`` ~255 ms,
+  ``gevent.iwait`` ~270 ms. The default libev-cext loop was also the fastest
+  loop (libev-cffi ~290 ms, libuv-cffi ~390 ms), so the hub is left as is.
+- tcp_echo_server: ``gevent.server.StreamServer`` with ``spawn=gevent.pool.Pool()``
+  (unbounded; gevent documents Pool for this parameter, a Group fails in
+  ``BaseServer.set_spawn``). StreamServer is the server gevent experts use: it
+  accepts directly in the hub's io callback (up to ``max_accept`` connections
+  per readiness event, no greenlet parked in ``accept``), backs off on accept
+  errors such as EMFILE instead of dying, and closes each client socket when its
+  handler returns; the pool lets ``StreamServer.stop`` kill every live handler.
+  Against a hand-written patched ``listener.accept()`` loop it measured the same
+  (server CPU ~16-23 us per 1 KiB-16 KiB echo at 10-1000 connections, ~80-90 us
+  per connect+echo+close in a 1000-2000 connection burst; differences were
+  inside the 10 ms CPU-tick noise), so the library's own server wins on
+  robustness and idiom. Handlers ``recv`` + ``sendall``: ``recv_into`` a
+  per-connection buffer was no faster and costs the buffer per connection.
+  Shutdown waits on ``control.stop_fd`` with ``gevent.socket.wait_read``, the
+  hub's own readiness primitive.
+- tcp_client: one greenlet per connection on a plain (patched) ``socket.socket``
+  with ``connect`` on the numeric address (``socket.create_connection`` would
+  send every connection through getaddrinfo, which gevent runs in its resolver
+  thread pool), ``recv_into`` a reused buffer, gathered like sleep_fanout.
+- timeout_cancel: each task runs its sleep and completion code inside
+  ``with gevent.Timeout(deadline, False, priority=0)`` (``False``: the expiry
+  unwinds the block and the ``with`` swallows it), gathered like sleep_fanout.
+  ``priority=0`` is deliberate. A Timeout's libev timer defaults to priority
+  -1, below the sleep timer's 0, so when the hub comes back late and finds both
+  the deadline and the sleep expired, it wakes the sleeper first and a late
+  task runs its completion code. Blocking the hub for 0.3 s over a 0.1 s
+  deadline and a 0.2 s sleep showed it every time with the default priority
+  (and with ``gevent.with_timeout``), never with 0; at N=10000 on this shared
+  box the default let late tasks complete in 6 of 50 rounds under heavy load
+  (none once the load dropped, none in 25 loaded rounds at priority 0). At equal
+  priority libev fires expired timers in expiry order, as asyncio and eventlet
+  do. Measured at N=10000, deadline 0.5 s (medians of 7 interleaved runs; time
+  beyond the deadline / window CPU): ``with Timeout`` ~270-335 ms / 400-510 ms,
+  the same at priority -1 or 0 and the same as ``Timeout.start_new`` +
+  try/finally ``close``; ``gevent.with_timeout`` ~485 / 700 ms (and it takes no
+  priority); a ``spawn_later(deadline, greenlet.kill)`` per task ~325 /
+  590-710 ms (a second greenlet per task). One shared deadline
+  (``gevent.joinall(timeout=deadline)``, then ``killall`` of the late ones)
+  took ~160 ms, but it counts the deadline from the batch's spawn, not from each
+  task's start: it is not a per-task timeout, and under load, when starting
+  10000 greenlets took 0.5 s or more, it cancelled 4060 of the 5028 early tasks.
+- cpu_mixed: ``gevent.spawn`` + ``get()`` as in sleep_fanout; each task sleeps
+  with the patched ``time.sleep``, then runs ``cpu_work.burn``, holding the hub
+  while it computes (that is what the workload shows).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import gevent
+import gevent.pool
+import gevent.server
+import gevent.socket
+from gevent import monkey
+
+from workloads.models.shared.blocking_client import echo_round_trips
+from workloads.runtime.server_control import ServerControl
+from workloads.runtime.window import Window
+from workloads.specs.cpu_work import burn
+from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG
+
+_PATCHED_MODULES = ("time", "socket", "select", "threading")
+_RECV_BYTES = 64 * 1024
+"""Most bytes the echo handler asks of one recv. Not 256 KiB: recv() allocates its full size first,
+which cost ~15 us a call in glibc (against 2.4 us) until the process's mmap threshold happened to rise."""
+
+
+def _require_monkey_patching() -> None:
+    missing = [name for name in _PATCHED_MODULES if not monkey.is_module_patched(name)]
+    if missing or time.sleep is not gevent.sleep or socket.socket is not gevent.socket.socket:
+        raise RuntimeError(
+            "model_gevent needs a process where gevent.monkey.patch_all() ran before anything else "
+            f"(not patched: {', '.join(missing) or 'time.sleep / socket.socket'}); "
+            "run it through `python -m workloads.runtime.worker gevent ...`"
+        )
+
+
+_require_monkey_patching()
+gevent.get_hub()  # create the hub and its loop now, never inside a timed window
+
+
+def _sleep_and_return(index: int, delay: float) -> int:
+    time.sleep(delay)
+    return index
+
+
+def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[int]:
+    with window:
+        greenlets = [gevent.spawn(_sleep_and_return, i, delay) for i in range(n)]
+        results: list[int] = [greenlet.get() for greenlet in greenlets]
+    return results
+
+
+ECHO_VARIANTS: tuple[str, ...] = ("default",)
+
+
+def _echo(conn: socket.socket, _address: object) -> None:
+    """Echo until the peer closes; StreamServer closes ``conn`` when this returns."""
+    recv, sendall = conn.recv, conn.sendall
+    try:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while data := recv(_RECV_BYTES):
+            sendall(data)
+    except OSError:  # reset or broken pipe: this client is gone, the server carries on
+        pass
+
+
+def tcp_echo_server(variant: str, control: ServerControl) -> None:
+    if variant not in ECHO_VARIANTS:
+        raise ValueError(f"unknown echo variant {variant!r}; gevent offers {ECHO_VARIANTS}")
+    server = gevent.server.StreamServer((ECHO_HOST, 0), _echo, backlog=LISTEN_BACKLOG, spawn=gevent.pool.Pool())
+    server.start()
+    try:
+        control.listening(server.server_port)
+        gevent.socket.wait_read(control.stop_fd)
+    finally:
+        server.stop(timeout=0)  # close the listener, kill every handler; each handler's socket is closed
+
+
+def tcp_client(
+    variant: str, port: int, connections: int, message_size: int, round_trips: int, window: Window
+) -> list[int]:
+    with window:
+        greenlets = [gevent.spawn(echo_round_trips, i, port, message_size, round_trips) for i in range(connections)]
+        try:
+            crcs: list[int] = [greenlet.get() for greenlet in greenlets]
+        except BaseException:
+            gevent.killall(greenlets)  # one connection failed: leave no client running into the next round
+            raise
+    return crcs
+
+
+def _race_deadline(index: int, delay: float, deadline: float, completed: list[int]) -> None:
+    with gevent.Timeout(deadline, False, priority=0):  # as the sleep's timer: expired ones fire in expiry order
+        time.sleep(delay)
+        completed.append(index)
+
+
+def timeout_cancel(variant: str, delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    with window:
+        greenlets = [gevent.spawn(_race_deadline, i, delay, deadline, completed) for i, delay in enumerate(delays)]
+        for greenlet in greenlets:
+            greenlet.get()
+
+
+def _io_then_cpu(index: int, delay: float, work: int) -> int:
+    time.sleep(delay)
+    return burn(work, index)
+
+
+def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> list[int]:
+    with window:
+        greenlets = [gevent.spawn(_io_then_cpu, i, delay, work) for i in range(n)]
+        results: list[int] = [greenlet.get() for greenlet in greenlets]
+    return results

@@ -1,0 +1,1 @@
+"""The greenlet model (``model.py``) and its private helpers."""

@@ -1,0 +1,1 @@
+"""The multiprocess_asyncio model (``model.py``) and its private helpers."""

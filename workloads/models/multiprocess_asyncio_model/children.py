@@ -1,0 +1,233 @@
+"""Code that runs inside the process pool of ``model_multiprocess_asyncio``.
+
+This module is imported by every pool process (it is where the pickled
+functions live), so it has NO import-time side effects: no pool, no event loop,
+no sockets. Everything below runs only when the parent calls it.
+
+APIs and why:
+
+- ``init_child`` is the pool's ``initializer``: ``prctl(PR_SET_PDEATHSIG,
+  SIGKILL)`` through ``ctypes`` (Linux) so a pool process dies with the worker
+  that spawned it, even if the worker is SIGKILLed; a ``multiprocessing``
+  ``Barrier`` (handed over at process creation, the only way a pool can share a
+  synchronisation primitive) lets the parent prove every process is up.
+- ``asyncio.run`` once per dispatched slice: each call is a fresh loop, so
+  nothing survives between requests in a child. Creating and closing the loop
+  costs ~0.3 ms, paid in parallel by every child; keeping one
+  ``asyncio.Runner`` per child measured no consistent gain on the 2-core VM.
+- Sleep fan-out: ``asyncio.TaskGroup`` + ``asyncio.sleep`` over the slice.
+- timeout_cancel: the asyncio form over the slice, each task under its own
+  ``asyncio.timeout(deadline)``; returns the indices of the tasks that completed
+  (the parent's ``completed`` list cannot be shared, so the parent extends it).
+- cpu_mixed: ``asyncio.sleep`` then ``cpu_work.burn`` per task; the slice's
+  results in task order. The burns of one child serialise on its GIL, but each
+  child has its own, so the pool uses every core.
+- Echo server: ``loop.create_server(..., reuse_port=True)`` binds
+  ``SO_REUSEPORT`` so every child has its own listening socket on the same port
+  and the kernel spreads connections across them; an ``asyncio.Protocol`` echoes
+  with ``transport.write`` and pauses reading while the transport's write buffer
+  is above its high-water mark (flow control). Protocols rather than streams:
+  measured ~11 us of server CPU per 1 KiB echo against ~17 us for a
+  ``StreamReader``/``drain`` loop. asyncio sets ``TCP_NODELAY`` on
+  every TCP transport (since 3.7). A UNIX-socket control connection to the
+  parent carries the start and stop signals: the child connects once it listens
+  (the parent counts these connections), and the parent closing it is the stop
+  signal (it also stops the child if the parent dies).
+- Echo client: ``asyncio.open_connection`` streams, one task per connection.
+  ``writer.write`` without ``drain``: the closed loop bounds the write buffer to
+  one message, and draining before reading could deadlock on messages larger
+  than the socket buffers (both sides would wait for the other to read).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import signal
+import zlib
+from multiprocessing.synchronize import Barrier
+
+from workloads.specs.cpu_work import burn
+from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG, message
+
+_PR_SET_PDEATHSIG = 1
+STOP_CLOSE_TIMEOUT_S = 5.0
+READ_CHUNK_BYTES = 1 << 16
+
+_warm_barrier: Barrier | None = None
+
+
+# -- pool set-up ------------------------------------------------------------------
+
+
+def init_child(parent_pid: int, warm_barrier: Barrier) -> None:
+    """Pool initializer: die with the parent; keep the warm-up barrier."""
+    global _warm_barrier
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+    _warm_barrier = warm_barrier
+
+
+def warm_up(timeout: float) -> int:
+    """Block until every pool process runs this (so each one is started); return the pid."""
+    if _warm_barrier is None:
+        raise RuntimeError("the pool was not started with init_child")
+    _warm_barrier.wait(timeout)
+    return os.getpid()
+
+
+# -- sleep fan-out ----------------------------------------------------------------
+
+
+async def _sleep_and_return(index: int, delay: float) -> int:
+    await asyncio.sleep(delay)
+    return index
+
+
+async def _sleep_slice(start: int, stop: int, delay: float) -> list[int]:
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(_sleep_and_return(i, delay)) for i in range(start, stop)]
+    return [task.result() for task in tasks]
+
+
+def sleep_slice(start: int, stop: int, delay: float) -> list[int]:
+    """Tasks ``start``..``stop - 1`` of a fan-out, on a fresh event loop; their indices."""
+    return asyncio.run(_sleep_slice(start, stop, delay))
+
+
+# -- timeout_cancel ---------------------------------------------------------------
+
+
+async def _race_deadline(index: int, delay: float, deadline: float, completed: list[int]) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(deadline):
+            await asyncio.sleep(delay)
+            completed.append(index)
+
+
+async def _timeout_cancel_slice(start: int, delays: list[float], deadline: float) -> list[int]:
+    completed: list[int] = []
+    async with asyncio.TaskGroup() as group:
+        for offset, delay in enumerate(delays):
+            group.create_task(_race_deadline(start + offset, delay, deadline, completed))
+    return completed
+
+
+def timeout_cancel_slice(start: int, delays: list[float], deadline: float) -> list[int]:
+    """Tasks ``start``.. (one per delay) racing ``deadline``; the indices of those that completed."""
+    return asyncio.run(_timeout_cancel_slice(start, delays, deadline))
+
+
+# -- cpu_mixed --------------------------------------------------------------------
+
+
+async def _io_then_cpu(index: int, delay: float, work: int) -> int:
+    await asyncio.sleep(delay)
+    return burn(work, index)
+
+
+async def _cpu_mixed_slice(start: int, stop: int, delay: float, work: int) -> list[int]:
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(_io_then_cpu(i, delay, work)) for i in range(start, stop)]
+    return [task.result() for task in tasks]
+
+
+def cpu_mixed_slice(start: int, stop: int, delay: float, work: int) -> list[int]:
+    """Tasks ``start``..``stop - 1`` of ``cpu_mixed``; their results in task order."""
+    return asyncio.run(_cpu_mixed_slice(start, stop, delay, work))
+
+
+# -- echo server ------------------------------------------------------------------
+
+
+class _EchoProtocol(asyncio.Protocol):
+    def __init__(self, transports: set[asyncio.Transport]) -> None:
+        self._transports = transports
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._transports.add(transport)
+
+    def data_received(self, data: bytes) -> None:
+        assert self._transport is not None
+        self._transport.write(data)
+
+    def pause_writing(self) -> None:  # the peer reads slower than it sends: stop reading
+        assert self._transport is not None
+        self._transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        assert self._transport is not None
+        if not self._transport.is_closing():
+            self._transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._transport is not None:
+            self._transports.discard(self._transport)
+
+
+async def _serve_echo(port: int, control_path: str) -> None:
+    loop = asyncio.get_running_loop()
+    transports: set[asyncio.Transport] = set()
+    server = await loop.create_server(
+        lambda: _EchoProtocol(transports), ECHO_HOST, port, reuse_port=True, backlog=LISTEN_BACKLOG
+    )
+    try:
+        reader, writer = await asyncio.open_unix_connection(control_path)
+        try:
+            await reader.read()  # returns at EOF: the parent's stop signal
+        finally:
+            writer.close()
+    finally:
+        server.close()
+        for transport in list(transports):
+            transport.abort()
+        await asyncio.sleep(0)  # let the aborted transports run connection_lost and close their sockets
+        await asyncio.wait_for(server.wait_closed(), STOP_CLOSE_TIMEOUT_S)
+
+
+def serve_echo(port: int, control_path: str) -> int:
+    """Serve echo on ``(ECHO_HOST, port)`` with SO_REUSEPORT until the control connection closes."""
+    asyncio.run(_serve_echo(port, control_path))
+    return os.getpid()
+
+
+# -- echo client ------------------------------------------------------------------
+
+
+async def _run_connection(port: int, index: int, message_size: int, round_trips: int) -> int:
+    payload = message(index, message_size)
+    crc = 0
+    reader, writer = await asyncio.open_connection(ECHO_HOST, port)
+    try:
+        for _ in range(round_trips):
+            writer.write(payload)
+            remaining = message_size
+            while remaining:
+                chunk = await reader.read(min(remaining, READ_CHUNK_BYTES))
+                if not chunk:
+                    raise ConnectionError(f"connection {index}: the server closed before the whole echo arrived")
+                crc = zlib.crc32(chunk, crc)
+                remaining -= len(chunk)
+    finally:
+        writer.close()
+    await writer.wait_closed()
+    return crc
+
+
+async def _client_slice(port: int, start: int, stop: int, message_size: int, round_trips: int) -> list[int]:
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(_run_connection(port, i, message_size, round_trips)) for i in range(start, stop)]
+    return [task.result() for task in tasks]
+
+
+def client_slice(port: int, start: int, stop: int, message_size: int, round_trips: int) -> list[int]:
+    """Echo connections ``start``..``stop - 1``; their crcs in connection order."""
+    return asyncio.run(_client_slice(port, start, stop, message_size, round_trips))

@@ -1,0 +1,264 @@
+"""Processes plus coroutines: one asyncio process per core, the hybrid model.
+
+APIs and why:
+
+- ``concurrent.futures.ProcessPoolExecutor`` with the ``"spawn"`` context and
+  ``max_workers = len(os.sched_getaffinity(0))`` (the cores this worker may run
+  on; ``os.process_cpu_count`` is 3.13+). Spawn gives every pool process a clean
+  interpreter and never forks a process that has threads (the executor's own
+  manager thread, or a monkey-patched hub). The pool's processes are children of
+  the worker's main thread, which lives as long as the worker, so their
+  ``PR_SET_PDEATHSIG`` fires exactly when the worker dies.
+- The pool is created on first use, outside every timed window, and warmed
+  before it is used: one ``warm_up`` call per process meets at a
+  ``multiprocessing`` Barrier, so every process is started, has imported
+  ``workloads.models.multiprocess_asyncio_model.children`` and run its initializer. Its cost is kept
+  in ``pool_startup_s`` (seconds; ``None`` until the pool exists), which
+  ``setup_metrics`` reports with every round once the pool exists.
+- Child code lives in ``workloads.models.multiprocess_asyncio_model.children``, which has no
+  import-time side effects (a pool created at import made every spawned child
+  start a pool of its own, and it hung).
+- Sleep fan-out: one contiguous slice of the N indices per process; each child
+  runs ``asyncio.run`` of a ``TaskGroup`` of ``asyncio.sleep`` tasks over its
+  slice and returns the indices. The window encloses submitting the slices and
+  collecting every future's result.
+- timeout_cancel: one contiguous slice of the tasks (and of their delays) per
+  process; each child runs them with a per-task ``asyncio.timeout`` and returns
+  the indices of the tasks that completed; the parent extends ``completed`` with
+  them. Cancelled tasks end inside the children, before their futures resolve.
+- cpu_mixed: one contiguous slice per process; each child sleeps and then burns
+  per task and returns its slice's results; the parent concatenates them in task
+  order.
+- Echo server: the parent binds one ``SO_REUSEPORT`` socket to
+  ``(ECHO_HOST, 0)`` to get a free port and keeps it bound but NOT listening
+  until the end: it reserves the port (a process without SO_REUSEPORT under our
+  uid cannot take it) yet receives no connections, because TCP hands SYNs only
+  to listening sockets. Each child then binds and listens on that port with
+  ``SO_REUSEPORT`` and serves it with an asyncio protocol; the kernel spreads new
+  connections across the children. A child connects to the parent's UNIX
+  control socket once it listens; the parent calls ``control.listening`` after
+  all of them did, waits for ``control.stop_fd`` with ``selectors`` (also
+  watching the control connections, so a child that dies is an error, not a
+  hang), then closes the control connections (the children's stop signal) and
+  waits for the children's futures.
+- Echo client: one contiguous slice of the connections per process, each child
+  runs its connections with asyncio streams and returns their crcs; the parent
+  concatenates them in connection order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import selectors
+import socket
+import tempfile
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
+
+from workloads.models.multiprocess_asyncio_model import children
+from workloads.runtime.server_control import ServerControl
+from workloads.runtime.window import Window
+from workloads.specs.echo_data import ECHO_HOST
+
+ECHO_VARIANTS: tuple[str, ...] = ("default",)
+
+WARM_UP_TIMEOUT_S = 60.0
+SERVER_START_TIMEOUT_S = 30.0
+SERVER_STOP_TIMEOUT_S = 10.0
+
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
+pool_startup_s: float | None = None
+"""Seconds it took to start and warm the process pool (not part of any timed window)."""
+
+
+def _get_pool() -> tuple[ProcessPoolExecutor, int]:
+    """The worker's process pool, started and warmed on first use; and its size."""
+    global _pool, _pool_size, pool_startup_s
+    if _pool is None:
+        started = time.perf_counter()
+        size = len(os.sched_getaffinity(0))
+        context = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(
+            max_workers=size,
+            mp_context=context,
+            initializer=children.init_child,
+            initargs=(os.getpid(), context.Barrier(size)),
+        )
+        try:
+            # While no warm_up call can return (they wait for each other), every submit finds no idle
+            # process and spawns one, so these `size` calls start all `size` processes.
+            warmed = [pool.submit(children.warm_up, WARM_UP_TIMEOUT_S) for _ in range(size)]
+            pids = {future.result() for future in warmed}
+            if len(pids) != size:
+                raise RuntimeError(f"warming the pool reached {len(pids)} of {size} processes")
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        _pool, _pool_size = pool, size
+        pool_startup_s = time.perf_counter() - started
+    return _pool, _pool_size
+
+
+def setup_metrics() -> dict[str, float]:
+    """One-off costs outside every window: the pool's start-up, once the pool exists."""
+    return {} if pool_startup_s is None else {"pool_startup_s": pool_startup_s}
+
+
+def prepare() -> None:
+    """Start and warm the pool before the worker reads its idle memory: the pool is a fixed cost, not per task."""
+    _get_pool()
+
+
+def _slices(total: int, parts: int) -> list[tuple[int, int]]:
+    """Split range(total) into at most `parts` contiguous, non-empty, near-equal slices."""
+    parts = max(1, min(parts, total))
+    base, extra = divmod(total, parts)
+    bounds, start = [], 0
+    for part in range(parts):
+        stop = start + base + (1 if part < extra else 0)
+        bounds.append((start, stop))
+        start = stop
+    return bounds
+
+
+def _collect(futures: list[Future[list[int]]]) -> list[int]:
+    collected: list[int] = []
+    for future in futures:
+        collected.extend(future.result())
+    return collected
+
+
+# -- sleep fan-out ----------------------------------------------------------------
+
+
+def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[int]:
+    pool, size = _get_pool()
+    bounds = _slices(n, size)
+    with window:
+        futures = [pool.submit(children.sleep_slice, start, stop, delay) for start, stop in bounds]
+        results = _collect(futures)
+    return results
+
+
+# -- timeout_cancel -------------------------------------------------------------
+
+
+def timeout_cancel(variant: str, delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    pool, size = _get_pool()
+    parts = [(start, delays[start:stop]) for start, stop in _slices(len(delays), size)]
+    with window:
+        futures = [pool.submit(children.timeout_cancel_slice, start, part, deadline) for start, part in parts]
+        completed.extend(_collect(futures))
+
+
+# -- cpu_mixed ------------------------------------------------------------------
+
+
+def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> list[int]:
+    pool, size = _get_pool()
+    bounds = _slices(n, size)
+    with window:
+        futures = [pool.submit(children.cpu_mixed_slice, start, stop, delay, work) for start, stop in bounds]
+        results = _collect(futures)
+    return results
+
+
+# -- echo server ----------------------------------------------------------------
+
+
+def _reserve_port() -> socket.socket:
+    """A bound, non-listening SO_REUSEPORT socket: holds a free port for the children."""
+    reserve = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        reserve.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        reserve.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        reserve.bind((ECHO_HOST, 0))
+    except BaseException:
+        reserve.close()
+        raise
+    return reserve
+
+
+def _raise_if_a_child_ended(futures: list[Future[int]]) -> None:
+    for future in futures:
+        if future.done():
+            future.result()  # raises the child's exception, if any
+            raise RuntimeError("an echo server child returned before it was told to stop")
+
+
+def _accept_children(control_listener: socket.socket, futures: list[Future[int]], count: int) -> list[socket.socket]:
+    """Accept one control connection per child (each child connects once it listens)."""
+    connections: list[socket.socket] = []
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    with selectors.DefaultSelector() as selector:
+        selector.register(control_listener, selectors.EVENT_READ)
+        while len(connections) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(connections)} of {count} echo server children started listening")
+            if selector.select(0.05):
+                connection, _ = control_listener.accept()
+                connections.append(connection)
+            else:
+                _raise_if_a_child_ended(futures)
+    return connections
+
+
+def _wait_for_stop(stop_fd: int, child_connections: list[socket.socket]) -> None:
+    with selectors.DefaultSelector() as selector:
+        selector.register(stop_fd, selectors.EVENT_READ)
+        for connection in child_connections:
+            selector.register(connection, selectors.EVENT_READ)
+        while True:
+            for key, _ in selector.select():
+                if key.fileobj == stop_fd:
+                    return
+                raise RuntimeError("an echo server child closed its control connection (it died) before the stop")
+
+
+def tcp_echo_server(variant: str, control: ServerControl) -> None:
+    if variant not in ECHO_VARIANTS:
+        raise ValueError(f"unknown echo server variant {variant!r}; this model offers {ECHO_VARIANTS}")
+    pool, size = _get_pool()
+    with (
+        tempfile.TemporaryDirectory(prefix="corobench-mpa-") as control_dir,
+        _reserve_port() as reserve,
+        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as control_listener,
+    ):
+        port = reserve.getsockname()[1]
+        control_path = os.path.join(control_dir, "control")
+        control_listener.bind(control_path)
+        control_listener.listen(size)
+        futures = [pool.submit(children.serve_echo, port, control_path) for _ in range(size)]
+        child_connections: list[socket.socket] = []
+        try:
+            child_connections = _accept_children(control_listener, futures, size)
+            control.listening(port)
+            _wait_for_stop(control.stop_fd, child_connections)
+        finally:
+            for connection in child_connections:
+                connection.close()  # EOF on the control connection: the child stops serving
+            control_listener.close()  # a child still starting fails to connect, and stops
+            _, pending = wait_futures(futures, timeout=SERVER_STOP_TIMEOUT_S)
+        if pending:
+            raise TimeoutError(f"{len(pending)} echo server children did not stop within {SERVER_STOP_TIMEOUT_S} s")
+        for future in futures:
+            future.result()
+
+
+# -- echo client ----------------------------------------------------------------
+
+
+def tcp_client(
+    variant: str, port: int, connections: int, message_size: int, round_trips: int, window: Window
+) -> list[int]:
+    pool, size = _get_pool()
+    bounds = _slices(connections, size)
+    with window:
+        futures = [
+            pool.submit(children.client_slice, port, start, stop, message_size, round_trips) for start, stop in bounds
+        ]
+        crcs = _collect(futures)
+    return crcs

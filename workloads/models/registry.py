@@ -1,0 +1,124 @@
+"""The list of concurrency models: one entry per module under ``workloads/models/``.
+
+Importing this module imports no concurrency library, so the pytest process can read it to
+validate ``--models``, decide which models are installed and which variants each offers. Adding a
+model means adding its module (``<name>_model.py``, or a package ``<name>_model/`` whose
+``model.py`` is the model) and one line to ``MODELS``.
+
+Variants: per workload, the implementations a model offers, default first. The worker passes the
+variant's name to the model's function; a model that declares none for a workload gets
+``"default"``. Test-only models live under ``tests/``; a test names their registry module in
+``COROBENCH_EXTRA_MODELS`` (``tests.models``), which both the harness and the worker read.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_VARIANT = "default"
+EXTRA_MODELS_ENV = "COROBENCH_EXTRA_MODELS"
+
+
+@dataclass(frozen=True)
+class Model:
+    """What the harness needs to know about a model without importing it."""
+
+    name: str
+    family: str
+    """Report colour group: ``greenlet``, ``event_loop``, ``threads`` or ``processes``."""
+    distributions: tuple[str, ...] = ()
+    """PyPI distributions the model needs; their versions are recorded with results."""
+    description: str = ""
+    variants: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    """Workload -> the implementations this model offers for it, default first."""
+    cannot: tuple[tuple[str, str], ...] = ()
+    """(workload, reason) pairs for workloads this model cannot honestly do; those cells are skipped with the reason."""
+    reference: bool = False
+    """One of the suite's own schedulers (a lower bound nobody deploys), not a production library."""
+    package: bool = False
+    """The model is ``<name>_model/model.py`` (it has private helpers beside it)."""
+    module_path: str = ""
+    """Where the module is, when not under ``workloads.models`` (test-only models)."""
+
+    def reason_cannot(self, workload: str) -> str | None:
+        return dict(self.cannot).get(workload)
+
+    def variants_of(self, workload: str) -> tuple[str, ...]:
+        return self.variants.get(workload, (DEFAULT_VARIANT,))
+
+    @property
+    def module(self) -> str:
+        if self.module_path:
+            return self.module_path
+        return f"workloads.models.{self.name}_model" + (".model" if self.package else "")
+
+    def versions(self) -> dict[str, str]:
+        """Installed versions of this model's distributions (missing ones left out)."""
+        found = {}
+        for dist in self.distributions:
+            try:
+                found[dist] = importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                pass
+        return found
+
+    def missing_distributions(self) -> list[str]:
+        """Distributions this model needs that are not installed (empty when runnable)."""
+        return [dist for dist in self.distributions if dist not in self.versions()]
+
+
+ASYNCIO_ECHO = ("streams", "protocol")
+
+MODELS: dict[str, Model] = {
+    m.name: m
+    for m in (
+        Model(
+            "greenlet",
+            "greenlet",
+            ("greenlet",),
+            "raw greenlets on a small selectors hub",
+            reference=True,
+            package=True,
+        ),
+        Model("gevent", "greenlet", ("gevent", "greenlet"), "gevent, monkey-patched stdlib"),
+        Model("eventlet", "greenlet", ("eventlet", "greenlet"), "eventlet, monkey-patched stdlib"),
+        Model("tornado", "event_loop", ("tornado",), "tornado native coroutines"),
+        Model("twisted", "event_loop", ("twisted",), "twisted Deferreds on the default reactor"),
+        Model("asyncio", "event_loop", (), "asyncio on the default event loop", {"tcp_echo": ASYNCIO_ECHO}),
+        Model("multiprocess_asyncio", "processes", (), "one asyncio process per core", package=True),
+        Model("threads", "threads", (), "one OS thread per task"),
+        Model("trio", "event_loop", ("trio",), "trio nurseries and streams"),
+        Model(
+            "generators",
+            "event_loop",
+            (),
+            "plain generator coroutines on a scheduler of our own",
+            reference=True,
+            package=True,
+        ),
+        Model("uvloop", "event_loop", ("uvloop",), "asyncio code on uvloop's libuv loop", {"tcp_echo": ASYNCIO_ECHO}),
+    )
+}
+
+
+def installed_models() -> list[str]:
+    """Names of the models whose libraries are installed, in registry order."""
+    return [name for name, model in MODELS.items() if not model.missing_distributions()]
+
+
+def extra_models() -> dict[str, Model]:
+    """Test-only models, from the registry module named in ``COROBENCH_EXTRA_MODELS`` (none by default)."""
+    module = os.environ.get(EXTRA_MODELS_ENV)
+    if not module:
+        return {}
+    extra = importlib.import_module(module).MODELS
+    return {name: model for name, model in extra.items() if name not in MODELS}
+
+
+def lookup(name: str) -> Model:
+    """The model called ``name``, production or (when enabled) test-only; KeyError if none."""
+    return MODELS.get(name) or extra_models()[name]

@@ -1,0 +1,222 @@
+"""tornado 6 native coroutines on tornado's asyncio-backed IOLoop.
+
+Loop: one module-level ``asyncio.Runner`` for the worker's life; inside it
+``IOLoop.current()`` is tornado's wrapper (``AsyncIOMainLoop``) around the
+running asyncio loop, so every tornado API below runs on that one loop, created
+once, outside every timed window. (An ``IOLoop`` driven by ``run_sync``
+measured the same inside the window and adds a callback hop per call.)
+
+- ``sleep_fanout``: each task is a native ``async def`` coroutine that awaits
+  ``tornado.gen.sleep``; ``tornado.gen.multi`` turns the coroutines into tasks
+  and gathers their results. Not ``@gen.coroutine`` generators (measured 2.5x
+  slower). ``asyncio.gather`` over the same coroutines measured ~30 % less CPU
+  at N=10000 because ``gen.multi`` registers every task with the IOLoop (an
+  extra set entry and done callback per task); ``gen.multi`` stays because it
+  is the tornado idiom this model is meant to price.
+- ``tcp_echo_server``: a ``tornado.tcpserver.TCPServer`` subclass whose
+  ``handle_stream`` echoes with ``IOStream.read_into(buffer, partial=True)``
+  and awaits ``IOStream.write(memoryview)``: tornado reads straight into the
+  handler's buffer and queues large writes without a copy, so no byte is
+  copied in Python (``read_bytes(..., partial=True)`` measured 8-20 % fewer
+  messages/s at 16-100 KiB, the same at 1 KiB). Awaiting the write gives flow
+  control (the next read waits until the echo reached the kernel). Sockets
+  come from ``tornado.netutil.bind_sockets`` + ``add_sockets`` so the port is
+  known; ``stop_fd`` is watched with ``IOLoop.add_handler``.
+- ``tcp_client``: ``tornado.tcpclient.TCPClient.connect`` per connection (its
+  resolver hops to the executor even for a literal IP: ~0.3 ms more per
+  connection than ``IOStream.connect`` on a raw socket, paid once per
+  connection); each round trip queues ``IOStream.write`` and awaits
+  ``IOStream.read_into`` a reused buffer (up to 30 % faster than ``read_bytes``).
+  Waiting for the write before reading could deadlock on messages larger than
+  the socket buffers, since tornado reads only while a read is pending.
+- ``timeout_cancel``: each task is a native coroutine that awaits
+  ``gen.sleep`` and then runs its completion code inside ``asyncio.timeout``;
+  the tasks are gathered with ``gen.multi``. At the deadline ``asyncio.timeout``
+  cancels the task itself, so a late task's completion code can never run.
+  Not ``gen.with_timeout``: its docs say it does not cancel the wrapped future
+  and point to ``asyncio.wait_for`` for that (tornado's ``gen`` docs also say
+  asyncio's counterparts may be used), and tornado itself (``tcpclient``,
+  ``locks``) has to cancel the wrapped future by hand afterwards. Both
+  hand-cancelling forms were measured, in-process at N=10000 with a 1.5 s
+  deadline, time above the deadline (medians): ``asyncio.timeout`` ~0.3 s;
+  ``gen.with_timeout(timedelta(seconds=deadline), sleep)`` cancelling the sleep
+  future in ``finally`` (the ``tcpclient`` pattern) ~0.77 s; the body in its
+  own task, cancelled on ``TimeoutError`` ~0.63 s (49 and 55 GC-tracked
+  objects per task against 30). Through the harness both ``with_timeout``
+  forms failed the N=1000 and N=10000 cells in every run: the start-up burst
+  outlasts the deadline (50 us per task), and once a task's sleep and timeout
+  have both expired, ``with_timeout``'s callback runs before the sleep's
+  result reaches the task. ``gen.sleep`` cannot be cancelled: cancelling its future leaves
+  its timer (future, closure, ``functools.partial``, asyncio handle) in the
+  loop until it expires, as a no-op, so each round leaves ~5000 such timers
+  (~45k objects) that make the next round's GC slower (~1.1 s rounds at
+  N=10000 against ~0.7 s with ``asyncio.sleep``, which cancels its timer).
+- ``cpu_mixed``: native coroutines, ``gen.sleep`` then ``cpu_work.burn``,
+  gathered in task order with ``gen.multi`` (``asyncio.gather`` measured the
+  same at N=100).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import zlib
+from asyncio import Future
+
+from tornado import gen
+from tornado.ioloop import IOLoop
+from tornado.iostream import IOStream, StreamClosedError
+from tornado.locks import Event
+from tornado.netutil import bind_sockets
+from tornado.tcpclient import TCPClient
+from tornado.tcpserver import TCPServer
+
+from workloads.runtime.server_control import ServerControl
+from workloads.runtime.window import Window
+from workloads.specs.cpu_work import burn
+from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG, message
+
+ECHO_VARIANTS: tuple[str, ...] = ("default",)
+
+READ_CHUNK = 64 * 1024
+"""The echo handler's buffer: the most one ``read_into(partial=True)`` returns (tornado's read chunk size)."""
+
+_runner = asyncio.Runner()
+
+
+async def _sleep_and_return(index: int, delay: float) -> int:
+    await gen.sleep(delay)
+    return index
+
+
+async def _sleep_fanout(n: int, delay: float, window: Window) -> list[int]:
+    with window:
+        results: list[int] = await gen.multi([_sleep_and_return(i, delay) for i in range(n)])
+    return results
+
+
+def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[int]:
+    return _runner.run(_sleep_fanout(n, delay, window))
+
+
+class EchoServer(TCPServer):
+    """Echoes every byte back on each accepted stream; tracks the live handlers for shutdown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._echoes: dict[IOStream, Future[None]] = {}
+
+    def handle_stream(self, stream: IOStream, address: tuple[str, int]) -> None:
+        # Registered synchronously (like tornado's HTTPServer does with its
+        # connections) so close_all_connections sees even a handler that has
+        # not run its first step yet.
+        self._echoes[stream] = gen.convert_yielded(self._echo(stream))
+
+    async def _echo(self, stream: IOStream) -> None:
+        buffer = bytearray(READ_CHUNK)
+        view = memoryview(buffer)
+        try:
+            stream.set_nodelay(True)
+            while True:
+                received = await stream.read_into(buffer, partial=True)
+                # Wait for the write before reusing the buffer: tornado keeps a
+                # reference to large writes instead of copying them.
+                await stream.write(view[:received])
+        except StreamClosedError:
+            pass  # the client went away (FIN or reset) or the server is shutting down
+        finally:
+            stream.close()
+            del self._echoes[stream]
+
+    async def close_all_connections(self) -> None:
+        handlers = list(self._echoes.values())
+        for stream in list(self._echoes):
+            stream.close()
+        await gen.multi(handlers)
+
+
+async def _serve(control: ServerControl) -> None:
+    io_loop = IOLoop.current()
+    stop = Event()
+    io_loop.add_handler(control.stop_fd, lambda fd, events: stop.set(), IOLoop.READ)
+    server = EchoServer()
+    try:
+        sockets = bind_sockets(0, ECHO_HOST, backlog=LISTEN_BACKLOG)
+        server.add_sockets(sockets)
+        control.listening(sockets[0].getsockname()[1])
+        await stop.wait()
+    finally:
+        io_loop.remove_handler(control.stop_fd)
+        server.stop()
+        await server.close_all_connections()
+
+
+def tcp_echo_server(variant: str, control: ServerControl) -> None:
+    if variant not in ECHO_VARIANTS:
+        raise ValueError(f"unknown echo variant {variant!r}; this model offers {ECHO_VARIANTS}")
+    _runner.run(_serve(control))
+
+
+async def _client_connection(client: TCPClient, port: int, index: int, message_size: int, round_trips: int) -> int:
+    stream = await client.connect(ECHO_HOST, port)
+    try:
+        stream.set_nodelay(True)
+        payload = message(index, message_size)
+        echo = bytearray(message_size)
+        crc = 0
+        for _ in range(round_trips):
+            stream.write(payload)
+            await stream.read_into(echo)
+            crc = zlib.crc32(echo, crc)
+    finally:
+        stream.close()
+    return crc
+
+
+async def _tcp_client(port: int, connections: int, message_size: int, round_trips: int, window: Window) -> list[int]:
+    client = TCPClient()
+    try:
+        with window:
+            crcs: list[int] = await gen.multi(
+                [_client_connection(client, port, i, message_size, round_trips) for i in range(connections)]
+            )
+    finally:
+        client.close()
+    return crcs
+
+
+def tcp_client(
+    variant: str, port: int, connections: int, message_size: int, round_trips: int, window: Window
+) -> list[int]:
+    return _runner.run(_tcp_client(port, connections, message_size, round_trips, window))
+
+
+async def _race_deadline(index: int, delay: float, deadline: float, completed: list[int]) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(deadline):
+            await gen.sleep(delay)
+            completed.append(index)
+
+
+async def _timeout_cancel(delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    with window:
+        await gen.multi([_race_deadline(i, delay, deadline, completed) for i, delay in enumerate(delays)])
+
+
+def timeout_cancel(variant: str, delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    _runner.run(_timeout_cancel(delays, deadline, completed, window))
+
+
+async def _io_then_cpu(index: int, delay: float, work: int) -> int:
+    await gen.sleep(delay)
+    return burn(work, index)
+
+
+async def _cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[int]:
+    with window:
+        results: list[int] = await gen.multi([_io_then_cpu(i, delay, work) for i in range(n)])
+    return results
+
+
+def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> list[int]:
+    return _runner.run(_cpu_mixed(n, delay, work, window))

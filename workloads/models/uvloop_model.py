@@ -1,0 +1,24 @@
+"""asyncio code on uvloop's event loop (libuv).
+
+One ``asyncio.Runner`` for the worker's life: the loop is created once,
+outside every timed window; uvloop 0.21+ is used through
+``asyncio.Runner(loop_factory=uvloop.new_event_loop)`` (``uvloop.install`` and
+the event-loop policy are deprecated). Each request runs a coroutine from
+``workloads.models.shared.asyncio_code`` on it (see there for the APIs used).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import uvloop
+
+from workloads.models.shared.asyncio_code import RunnerModel
+
+_model = RunnerModel(asyncio.Runner(loop_factory=uvloop.new_event_loop))
+
+sleep_fanout = _model.sleep_fanout
+tcp_echo_server = _model.tcp_echo_server
+tcp_client = _model.tcp_client
+timeout_cancel = _model.timeout_cancel
+cpu_mixed = _model.cpu_mixed

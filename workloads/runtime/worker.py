@@ -1,0 +1,118 @@
+"""A model's worker process: serves workload requests from the pytest process.
+
+Started as ``python -m workloads.runtime.worker MODEL REQUEST_FD REPLY_FD`` in a fresh
+interpreter, one per model and test, so monkey patching, reactors and event
+loops never leak between models. For gevent and eventlet the monkey patching
+below is the first thing this module executes; the model modules check that
+it happened and refuse to run otherwise.
+
+The loop is deliberately plain: read a request frame, run one round of a
+workload through the model, reply. Timing happens inside the model's code via
+``workloads.runtime.window.Window``; this loop adds only the checks and the memory
+readings around it, all outside the timed window.
+"""
+
+import sys
+
+if __name__ == "__main__":
+    _MODEL_NAME = sys.argv[1] if len(sys.argv) > 1 else ""
+    if _MODEL_NAME == "gevent":
+        from gevent import monkey
+
+        monkey.patch_all()
+    elif _MODEL_NAME == "eventlet":
+        import eventlet
+
+        eventlet.monkey_patch()
+
+import gc
+import importlib
+import platform
+from typing import Any, cast
+
+from workloads.interface import BY_NAME, ModelHooks, ModelInterface
+from workloads.models.registry import lookup
+from workloads.runtime import memory
+from workloads.runtime.protocol import read_frame, write_frame
+from workloads.runtime.serve import raise_open_files_limit, serve_requests
+from workloads.runtime.server_control import ServerControl
+
+_idle_rss_bytes: int | None = None
+"""Resident memory of the worker before its first round: the baseline every round's peak is measured from.
+
+Not the memory just before each round: after the first round the allocators keep the pages they
+got, so a later round's growth over its own start reads as nearly nothing."""
+
+
+def checked_variant(model_name: str, workload: str, request: dict[str, Any]) -> str:
+    variant = request.get("variant") or "default"
+    offered = lookup(model_name).variants_of(workload)
+    if variant not in offered:
+        raise ValueError(f"model {model_name} has no {workload} variant {variant!r}; it has {', '.join(offered)}")
+    return str(variant)
+
+
+def run_round(model_name: str, model: ModelInterface, request: dict[str, Any]) -> dict[str, Any]:
+    """One checked round of a workload, with the round's peak memory."""
+    global _idle_rss_bytes
+    name = request["workload"]
+    workload = BY_NAME.get(name)
+    if workload is None or not workload.in_worker:
+        runnable = [w.name for w in BY_NAME.values() if w.in_worker]
+        raise ValueError(f"unknown workload {name!r} for a worker round; it runs {', '.join(runnable)}")
+    variant = checked_variant(model_name, name, request)
+    hooks = cast(ModelHooks, model)
+    if _idle_rss_bytes is None:
+        if hasattr(model, "prepare"):  # fixed set-up a model does once (a process pool), outside every window
+            hooks.prepare()
+        _idle_rss_bytes = memory.current_rss_bytes()
+    gc.collect()  # the last round's garbage is collected here, not inside this round's window
+    memory.reset_peak_rss()
+    outcome = workload.run_round(model, variant, request.get("params", {}))
+    outcome["metrics"]["python"] = platform.python_version()
+    outcome["metrics"]["baseline_rss_bytes"] = _idle_rss_bytes
+    outcome["metrics"]["peak_rss_bytes"] = memory.peak_rss_bytes()
+    if hasattr(model, "setup_metrics"):  # one-off costs outside every window, e.g. process-pool start-up
+        outcome["metrics"].update(hooks.setup_metrics())
+    return outcome
+
+
+def serve_echo(
+    model_name: str, model: ModelInterface, request: dict[str, Any], request_fd: int, reply_fd: int
+) -> dict[str, Any]:
+    """Run the model's echo server until the harness sends ``stop`` on the request pipe.
+
+    The model announces its port (sent at once as a ``listening`` frame), then
+    waits for the request pipe to become readable with its own primitive; the
+    ``stop`` frame itself is read here, after the model has closed its sockets.
+    """
+    variant = checked_variant(model_name, "tcp_echo", request)
+
+    def announce(port: int) -> None:
+        write_frame(reply_fd, {"ok": True, "event": "listening", "port": port})
+
+    control = ServerControl(request_fd, announce)
+    model.tcp_echo_server(variant, control)
+    if control.port is None:
+        raise RuntimeError("the echo server returned without ever listening")
+    stop = read_frame(request_fd)
+    if stop.get("op") != "stop":
+        raise RuntimeError(f"the echo server returned before it was asked to stop (next request: {stop})")
+    return {"event": "stopped"}
+
+
+def main(model_name: str, request_fd: int, reply_fd: int) -> int:
+    raise_open_files_limit()
+    model = cast(ModelInterface, importlib.import_module(lookup(model_name).module))
+    return serve_requests(
+        request_fd,
+        reply_fd,
+        {
+            "run": lambda request: run_round(model_name, model, request),
+            "serve_echo": lambda request: serve_echo(model_name, model, request, request_fd, reply_fd),
+        },
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))

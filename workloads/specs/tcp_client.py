@@ -1,0 +1,103 @@
+"""Workload ``tcp_client``: the model is the client of a shared reference echo server.
+
+The "many concurrent downloads" shape: the model opens C connections concurrently and does M
+closed-loop round trips of S bytes on each, returning per connection the crc32 of every byte it
+received; the round checks each against the crc of what that connection must have received. If the
+reference server was busy nearly all the round, the cell measured the server, not the client: it is
+flagged ``reference_server_bound``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any, NotRequired, Protocol, TypedDict
+
+from workloads.runtime.errors import WrongResult
+from workloads.runtime.window import Window
+from workloads.specs.base import Round, Workload, median_growth_per_unit
+from workloads.specs.echo_data import expected_crc
+from workloads.specs.schema import PEAK_RSS, RSS_PER_CONNECTION, Chart, Metric, Schema
+from workloads.specs.tcp_echo import GRID, messages_per_round
+
+
+class Params(TypedDict):
+    connections: int
+    message_size: int
+    round_trips: int
+    port: NotRequired[int]
+    """The reference server's port, added by the harness for each cell."""
+
+
+class Implements(Protocol):
+    def tcp_client(
+        self, variant: str, port: int, connections: int, message_size: int, round_trips: int, window: Window, /
+    ) -> list[int]: ...
+
+
+SERVER_BOUND_FROM_UTIL = 0.9
+
+
+class TcpClient(Workload[Params]):
+    schema = Schema(
+        name="tcp_client",
+        order=30,
+        question="How fast is the model as a client of many connections?",
+        scenario="client fan-out",
+        metrics=(
+            Metric("throughput_msgs_per_s", "throughput", "msgs/s", higher_is_better=True, headline=True),
+            Metric("throughput_bytes_per_s", "throughput (bytes)", "bytes/s", higher_is_better=True, table=False),
+            Metric("reference_server_cpu_util", "reference server CPU use", "share"),
+            RSS_PER_CONNECTION,
+            PEAK_RSS,
+        ),
+        charts=(
+            Chart(
+                "throughput_msgs_per_s",
+                "connections",
+                "throughput_vs_connections",
+                "How many round trips per second can each model drive as a client as connections grow?",
+            ),
+            Chart(
+                "rss_per_connection_bytes",
+                "connections",
+                "memory_per_connection",
+                "How many bytes of client memory does each open connection cost in each model?",
+                section="memory",
+            ),
+        ),
+        flags=("reference_server_bound",),
+    )
+
+    def grid(self, profile: str) -> list[Params]:
+        connections, sizes = GRID[profile]
+        return [
+            Params(connections=c, message_size=size, round_trips=max(1, messages_per_round(profile, c) // c))
+            for size in sizes
+            for c in connections
+        ]
+
+    def run_round(self, model: Implements, variant: str, params: Params) -> dict[str, Any]:
+        port, connections = int(params["port"]), int(params["connections"])
+        size, round_trips = int(params["message_size"]), int(params["round_trips"])
+        window = Window()
+        crcs = model.tcp_client(variant, port, connections, size, round_trips, window)
+        if len(crcs) != connections:
+            raise WrongResult(f"expected {connections} per-connection checksums, got {len(crcs)}")
+        for index, crc in enumerate(crcs):
+            if crc != expected_crc(index, size, round_trips):
+                raise WrongResult(f"connection {index}: the bytes received differ from the bytes sent (crc32 mismatch)")
+        return {"quanta": window.quanta, "metrics": {"messages": connections * round_trips}}
+
+    def summarize(self, rounds: list[Round], params: Params) -> dict[str, Any]:
+        throughput = statistics.median(r.metrics["messages"] / r.seconds for r in rounds)
+        server_util = statistics.median(r.metrics["reference_server_cpu_s"] / r.seconds for r in rounds)
+        return {
+            "throughput_msgs_per_s": throughput,
+            "throughput_bytes_per_s": throughput * params["message_size"],
+            "reference_server_cpu_util": server_util,
+            "reference_server_bound": server_util >= SERVER_BOUND_FROM_UTIL,
+            "rss_per_connection_bytes": median_growth_per_unit(rounds, params["connections"]),
+        }
+
+
+WORKLOAD = TcpClient()

@@ -1,0 +1,130 @@
+"""Workload ``tcp_echo``: the model is the echo server; what throughput, latency and CPU per message?
+
+The model serves echo on 127.0.0.1 (``tcp_echo_server``) until told to stop. The shared load
+generator (``workloads.peers.load_generator``, its own process on another core) keeps C connections
+busy in a closed loop, times each round from first send to last echo and checks every byte; the
+harness reads the server's CPU time over the round. This module owns the grid and turns the rounds
+into the saved metrics. A server busy for less than ``CLIENT_BOUND_BELOW_UTIL`` of the round did
+not set the pace and is flagged ``client_bound``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any, Protocol, TypedDict
+
+from workloads.runtime.server_control import ServerControl
+from workloads.specs.base import Round, Workload
+from workloads.specs.schema import PEAK_RSS, RSS_PER_CONNECTION, Chart, Metric, Schema
+
+
+class Params(TypedDict):
+    connections: int
+    message_size: int
+    messages: int
+
+
+class Implements(Protocol):
+    def tcp_echo_server(self, variant: str, control: ServerControl, /) -> None: ...
+
+
+GRID = {
+    "quick": ((10,), (1024,)),
+    "default": ((1, 10, 100), (1024, 16 * 1024)),
+    "full": ((1, 10, 100, 1000), (1024, 16 * 1024, 100 * 1024)),
+}
+"""(connections, message sizes) per profile; 100 KiB on loopback mostly measures memory bandwidth."""
+MESSAGES = {"quick": 4000, "default": 10_000, "full": 20_000}
+"""Messages per round at C >= 10: about 0.1-0.2 s at the fastest server on a 2-core machine."""
+CLIENT_BOUND_BELOW_UTIL = 0.9
+"""A server busy for less than this share of the round was waiting for the generator."""
+LATENCY_KEYS = ("p50", "p90", "p99", "p999")
+
+
+def messages_per_round(profile: str, connections: int) -> int:
+    """At C < 10 a round is a chain of sequential round trips (~100 us each): a fifth of the messages."""
+    messages = MESSAGES[profile]
+    return messages if connections >= 10 else messages // 5
+
+
+LATENCY_METRICS = (
+    Metric("latency_p50_s", "p50", "s"),
+    Metric("latency_p90_s", "p90", "s", table=False),
+    Metric("latency_p99_s", "p99", "s", headline=True),
+    Metric("latency_p999_s", "p99.9", "s", table=False),
+    Metric("latency_max_s", "max", "s", table=False),
+)
+
+
+class TcpEcho(Workload[Params]):
+    in_worker = False
+    schema = Schema(
+        name="tcp_echo",
+        order=20,
+        question="How fast is the model as a TCP server?",
+        scenario="busy server",
+        metrics=(
+            Metric("throughput_msgs_per_s", "throughput", "msgs/s", higher_is_better=True, headline=True),
+            Metric("throughput_bytes_per_s", "throughput (bytes)", "bytes/s", higher_is_better=True, table=False),
+            *LATENCY_METRICS,
+            Metric("server_cpu_per_msg_s", "server CPU / msg", "s", headline=True),
+            Metric("server_cpu_util", "server CPU use", "share", higher_is_better=True),
+            Metric("server_cpu_s", "server CPU", "s", table=False),
+            RSS_PER_CONNECTION,
+            PEAK_RSS,
+        ),
+        charts=(
+            Chart(
+                "throughput_msgs_per_s",
+                "connections",
+                "throughput_vs_connections",
+                "How many echoes per second does each model's server sustain as connections grow, for each "
+                "message size?",
+            ),
+            Chart(
+                "server_cpu_per_msg_s",
+                "connections",
+                "server_cpu_per_msg",
+                "How much server CPU time does each model spend per echoed message?",
+            ),
+            Chart(
+                "rss_per_connection_bytes",
+                "connections",
+                "memory_per_connection",
+                "How many bytes of server memory does each open connection cost in each model?",
+                section="memory",
+            ),
+        ),
+        flags=("client_bound",),
+    )
+
+    def grid(self, profile: str) -> list[Params]:
+        connections, sizes = GRID[profile]
+        return [
+            Params(connections=c, message_size=size, messages=messages_per_round(profile, c))
+            for size in sizes
+            for c in connections
+        ]
+
+    def summarize(self, rounds: list[Round], params: Params) -> dict[str, Any]:
+        durations = [r.seconds for r in rounds]
+        messages = [r.metrics["messages"] for r in rounds]
+        cpu = [r.metrics["server_cpu_s"] for r in rounds]
+        throughput = statistics.median([m / d for m, d in zip(messages, durations, strict=True)])
+        util = statistics.median([c / d for c, d in zip(cpu, durations, strict=True)])
+        metrics: dict[str, Any] = {
+            "throughput_msgs_per_s": throughput,
+            "throughput_bytes_per_s": throughput * params["message_size"],
+            "server_cpu_s": statistics.median(cpu),
+            "server_cpu_per_msg_s": statistics.median([c / m for c, m in zip(cpu, messages, strict=True)]),
+            "server_cpu_util": util,
+            "client_bound": util < CLIENT_BOUND_BELOW_UTIL,
+            "latency_max_s": max(r.metrics["latency_max_s"] for r in rounds),
+        }
+        for name in LATENCY_KEYS:
+            key = f"latency_{name}_s"
+            metrics[key] = statistics.median([r.metrics[key] for r in rounds])
+        return metrics
+
+
+WORKLOAD = TcpEcho()
