@@ -55,6 +55,11 @@ class Cell:
         return f"{self.label}-{_format_params(self.params).replace(',', '-')}"
 
     @property
+    def worker_env(self) -> dict[str, str]:
+        """Environment the cell's worker starts with (its variant's settings, if any)."""
+        return dict(lookup(self.model).variant_env.get(self.variant or "", {}))
+
+    @property
     def skip_reason(self) -> str | None:
         cannot = lookup(self.model).reason_cannot(self.workload)
         if cannot:
@@ -83,7 +88,7 @@ def cells_for(workload: str, models: list[str], profile: str) -> list[Cell]:
     for params in definition.grid(profile):
         for model in models:
             variants = lookup(model).variants_of(workload)
-            for variant in variants:
+            for variant in lookup(model).variants_in(workload, profile):
                 cells.append(
                     Cell(
                         model=model,

@@ -91,7 +91,7 @@ def virtual_clock(request: pytest.FixtureRequest) -> VirtualClock:
 
 @pytest.fixture
 def worker(cell: Any) -> Iterator[WorkerClient]:
-    with WorkerClient(cell.model) as client:
+    with WorkerClient(cell.model, env=cell.worker_env) as client:
         yield client
 
 

@@ -35,6 +35,10 @@ class Model:
     description: str = ""
     variants: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
     """Workload -> the implementations this model offers for it, default first."""
+    variant_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict, hash=False)
+    """Variant -> environment its worker starts with (a setting read at import, e.g. gevent's config)."""
+    variant_profiles: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    """Variant -> the profiles that measure it (default: every profile); keeps the default profile in budget."""
     cannot: tuple[tuple[str, str], ...] = ()
     """(workload, reason) pairs for workloads this model cannot honestly do; those cells are skipped with the reason."""
     reference: bool = False
@@ -49,6 +53,11 @@ class Model:
 
     def variants_of(self, workload: str) -> tuple[str, ...]:
         return self.variants.get(workload, (DEFAULT_VARIANT,))
+
+    def variants_in(self, workload: str, profile: str) -> tuple[str, ...]:
+        """The variants of ``workload`` measured in ``profile`` (the default variant always is)."""
+        default, *others = self.variants_of(workload)
+        return (default, *(v for v in others if profile in self.variant_profiles.get(v, (profile,))))
 
     @property
     def module(self) -> str:
