@@ -47,7 +47,14 @@ def test_a_quick_session_records_every_model_and_leaves_nothing_behind(tmp_path:
     assert session.returncode == 0, session.output
     assert "imported" not in session.output, "the pytest process imported a model library"
     assert processes_tagged(session.tag) == []
-    benchmarks = json.loads(out.read_text())["benchmarks"]
+    saved = json.loads(out.read_text())
+    benchmarks = saved["benchmarks"]
+    environment = saved["corobench"]["environment"]
+    assert environment["profile"] == "quick" and "--profile=quick" in environment["command"]
+    assert any(line.lower().startswith("gevent==") for line in environment["pip_freeze"])
+    assert environment["cores"] >= 1 and len(environment["load_average_end"]) == 3
+    schema = saved["corobench"]["workloads"]["sleep_fanout"]
+    assert {m["key"] for m in schema["metrics"]} >= {"overhead_per_task_s", "rss_per_task_bytes"}
     assert {(b["extra_info"]["model"], b["extra_info"]["params"]["n"]) for b in benchmarks} == {
         (model, n) for model in ("gevent", "eventlet", "twisted", "asyncio") for n in (100, 1000)
     }

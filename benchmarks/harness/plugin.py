@@ -21,7 +21,9 @@ from typing import Any
 
 import pytest
 
-from benchmarks.harness.cells import PROFILES
+from benchmarks.harness.cells import PROFILES, Cell
+from benchmarks.harness.environment import describe_environment, load_average
+from benchmarks.harness.progress import Progress
 from benchmarks.harness.run_record import current_run, start_run, stop_on_sigterm
 from benchmarks.harness.selection import Selection, SelectionError, parse_selection
 from benchmarks.harness.virtual_clock import VirtualClock
@@ -31,6 +33,8 @@ from workloads.interface import WORKLOADS
 
 FORBIDDEN_IN_PYTEST_PROCESS = ("gevent", "eventlet", "twisted.internet.reactor")
 _selection_key = pytest.StashKey[Selection]()
+_progress_key = pytest.StashKey[Progress]()
+_load_at_start_key = pytest.StashKey[list[float]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,9 +46,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    global _config
+    _config = config
     config.addinivalue_line("markers", "workload(name): a benchmark test parametrized over that workload's cells")
     start_run()
     stop_on_sigterm()
+    config.stash[_load_at_start_key] = load_average()
     try:
         config.stash[_selection_key] = parse_selection(
             config.getoption("--models"), config.getoption("--workloads"), config.getoption("--profile")
@@ -78,6 +85,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    if config.getoption("verbose") > -2 and not config.getoption("benchmark_disable", False):
+        config.stash[_progress_key] = Progress(planned_rounds(items))
+
+
+def planned_rounds(items: list[pytest.Item]) -> dict[str, int]:
+    """Rounds each benchmark cell will run (warm-up included), skipped cells left out."""
+    planned = {}
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        cell = callspec.params.get("cell") if callspec is not None else None
+        if isinstance(cell, Cell) and not cell.skip_reason:
+            planned[item.nodeid] = cell.plan.rounds + cell.plan.warmup_rounds
+    return planned
+
+
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    if (progress := _progress()) is not None and _config is not None:
+        capture = _config.pluginmanager.getplugin("capturemanager")
+        if capture is None:
+            progress.cell_started(nodeid)
+            return
+        with capture.global_and_fixture_disabled():  # the line reaches the terminal, not the capture
+            progress.cell_started(nodeid)
+
+
+def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    if (progress := _progress()) is not None:
+        progress.cell_finished(nodeid)
+
+
+_config: pytest.Config | None = None
+
+
+def _progress() -> Progress | None:
+    return _config.stash.get(_progress_key, None) if _config is not None else None
 
 
 @pytest.fixture
@@ -109,6 +151,9 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_
     selection = config.stash[_selection_key]
     output_json["corobench"] = {
         **current_run().summary(selection),
+        "environment": describe_environment(
+            config.invocation_params.args, selection.profile, config.stash[_load_at_start_key]
+        ),
         "workloads": {w.name: w.schema.to_json() for w in WORKLOADS if w.name in selection.workloads},
     }
 
