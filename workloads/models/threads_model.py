@@ -39,6 +39,12 @@ APIs and why:
   at N=1000 already, because spawning threads takes longer than the deadline.
 - cpu_mixed: a thread per task, ``time.sleep`` then the pure-Python ``burn``;
   the burns serialise on the GIL, which is what this workload shows.
+- ping_pong: two threads (started inside the window, then joined) hand the
+  token over a pair of ``queue.Queue``: the stdlib's thread hand-off. ``get``
+  waits on the queue's ``Condition``, i.e. blocks in the kernel on a lock, and
+  the other side's ``put`` notifies it, so every hand-off is a futex wake-up
+  plus a GIL hand-over between OS threads. The side code is shared with gevent
+  and eventlet (``shared/queue_ping_pong.py``).
 
 ``threading.stack_size`` is left at the default: measured on the 2-core VM
 (sleep fan-out, 10 ms, N=100/1000/10000), 64 KiB, 256 KiB and 1 MiB stacks were
@@ -55,11 +61,13 @@ import socket
 import threading
 import time
 
+from workloads.models.shared import queue_ping_pong
 from workloads.models.shared.blocking_client import echo_round_trips
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.cpu_work import burn
 from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG
+from workloads.specs.ping_pong import exchanges
 
 ECHO_VARIANTS: tuple[str, ...] = ("default",)
 
@@ -292,3 +300,24 @@ def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> 
         for thread in threads:
             thread.join()
     return results
+
+
+# -- ping_pong --------------------------------------------------------------------
+
+
+def ping_pong(variant: str, handoffs: int, window: Window) -> tuple[list[int], list[int]]:
+    to_pong: queue.Queue[int] = queue.Queue()
+    to_ping: queue.Queue[int] = queue.Queue()
+    ping_tokens: list[int] = []
+    pong_tokens: list[int] = []
+    sides = exchanges(handoffs), to_pong, to_ping
+    with window:
+        threads = [
+            threading.Thread(target=queue_ping_pong.pong, args=(*sides, pong_tokens), name="pong", daemon=True),
+            threading.Thread(target=queue_ping_pong.ping, args=(*sides, ping_tokens), name="ping", daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return ping_tokens, pong_tokens
