@@ -68,9 +68,10 @@ APIs and why:
   hand-off is one trip through the hub, which is what gevent code pays whenever
   one greenlet wakes another (``Event``, ``AsyncResult``, locks work the same
   way). The side code is shared with threads and eventlet
-  (``shared/queue_ping_pong.py``). ``gevent.queue.Channel`` (a rendezvous, as
-  trio's zero-capacity channel) blocks the putter until the getter took the
-  item, which costs a second hub trip per hand-off.
+  (``shared/queue_ping_pong.py``). ``gevent.queue.SimpleQueue`` (no
+  ``task_done`` counting) and ``gevent.queue.Channel`` (a rendezvous, like
+  trio's zero-capacity channel) measured within the noise of it (2.7-4.1 us a
+  hand-off for all three, medians of 7 rounds of 20 000 on the loaded VM).
 """
 
 from __future__ import annotations
