@@ -48,9 +48,11 @@ APIs and why:
   ``get`` waits on a ``Condition``, which allocates a fresh lock per wait and
   takes the queue's mutex again after waking. ``simple_queue``,
   ``queue.SimpleQueue`` (C, one lock, no task tracking), the stdlib's lean
-  hand-off: measured ~10 us a hand-off against ~40 us for ``queue.Queue``
-  (medians of 7 rounds of 4 000 on the loaded 2-core VM), which is worth
-  knowing before blaming threads for the cost of a queue class.
+  hand-off. Through the harness (4 000 hand-offs, medians of 10 rounds, 2-core
+  VM shared with other runs) ``simple_queue`` took ~7-8 us a hand-off against
+  ~11-16 us for ``queue.Queue``; single loaded runs ranged from 10 vs 40 us to
+  22 vs 12 us, so the load and where the scheduler puts the two threads weigh
+  as much as the queue class.
 
 ``threading.stack_size`` is left at the default: measured on the 2-core VM
 (sleep fan-out, 10 ms, N=100/1000/10000), 64 KiB, 256 KiB and 1 MiB stacks were

@@ -37,9 +37,9 @@ class Implements(Protocol):
 
 
 HANDOFFS = {"quick": (1_000,), "default": (4_000,), "full": (1_000, 4_000, 20_000)}
-"""Measured on the 2-core VM (quick profile, loaded): two processes over a socket ~66 us a hand-off and
-two OS threads ~39 us, so 4 000 hand-offs keep their rounds near 0.27 and 0.16 s; direct switches
-(greenlet, generators) take 0.04-0.4 us, event loops 1-11 us."""
+"""Measured through the harness on the 2-core VM shared with other runs: two processes over a socket
+~35-66 us a hand-off, two OS threads ~7-40 us, so 4 000 hand-offs keep the slowest rounds near
+0.15-0.27 s; event loops take 1.5-11 us, direct switches (greenlet, generators) 0.05-0.3 us."""
 
 
 def exchanges(handoffs: int) -> int:
