@@ -1,4 +1,4 @@
-"""Every model is correct through its real worker: sleep fan-out, echo server and echo client."""
+"""Every model is correct through its real worker: fan-out, timeouts, CPU work, hand-offs, echo server and client."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import pytest
 from benchmarks.harness.echo_harness import echo_server, load_generator, reference_server
 from benchmarks.harness.worker_client import WorkerClient, WorkloadFailed
 from workloads.models.registry import MODELS, installed_models
+from workloads.runtime.errors import WrongResult
+from workloads.runtime.window import Window
+from workloads.specs import ping_pong
 from workloads.specs.echo_data import ECHO_HOST, expected_crc, message
 
 ECHO_CASES = [(model, variant) for model in installed_models() for variant in MODELS[model].variants_of("tcp_echo")]
@@ -40,6 +43,55 @@ def test_timeout_cancel_completes_exactly_the_early_tasks(worker: WorkerClient) 
 def test_cpu_mixed_returns_every_result(worker: WorkerClient) -> None:
     reply = worker.run_round("cpu_mixed", {"n": 20, "delay": 0.005, "work": 2000}, timeout_s=60)
     assert reply["quanta"] > 0 and reply["metrics"]["task_cpu_s"] > 0
+
+
+def test_ping_pong_hands_every_token_over(worker: WorkerClient) -> None:
+    for variant in MODELS[worker.model].variants_of("ping_pong"):
+        reply = worker.run_round("ping_pong", {"handoffs": 1000}, timeout_s=60, variant=variant)
+        assert reply["quanta"] > 0 and reply["metrics"]["handoffs"] == 1000
+
+
+class _FakeHandOffs:
+    """A stand-in model whose ping_pong returns the tokens it was given, as if handed over."""
+
+    def __init__(self, ping_tokens: list[int], pong_tokens: list[int]) -> None:
+        self.tokens = ping_tokens, pong_tokens
+
+    def ping_pong(self, variant: str, handoffs: int, window: Window) -> tuple[list[int], list[int]]:
+        with window:
+            return self.tokens
+
+
+PING_10, PONG_10 = [2, 4, 6, 8, 10], [1, 3, 5, 7, 9]
+
+
+def test_the_ping_pong_check_passes_exact_hand_offs() -> None:
+    reply = ping_pong.WORKLOAD.run_round(_FakeHandOffs(PING_10, PONG_10), "default", {"handoffs": 10})
+    assert reply["metrics"] == {"handoffs": 10}
+
+
+@pytest.mark.parametrize(
+    ("ping_tokens", "pong_tokens", "complaint"),
+    [
+        ([2, 4, 6, 8], PONG_10, r"ping received 4 tokens in 10 hand-offs, expected 5"),  # the last hand-off lost
+        ([2, 4, 6, 8, 10, 12], PONG_10, r"ping received 6 tokens"),  # one too many
+        ([2, 4, 7, 8, 10], PONG_10, r"hand-off 6: ping received token 7 as its token #3"),  # wrong increment
+        (PING_10, [1, 3, 3, 7, 9], r"hand-off 5: pong received token 3"),  # a token handed over twice
+        (PONG_10, PING_10, r"hand-off 1: pong received token 2"),  # the sides swapped
+        ([], [], r"pong received 0 tokens"),
+    ],
+)
+def test_the_ping_pong_check_catches_a_wrong_hand_off(
+    ping_tokens: list[int], pong_tokens: list[int], complaint: str
+) -> None:
+    with pytest.raises(WrongResult, match=complaint):
+        ping_pong.WORKLOAD.run_round(_FakeHandOffs(ping_tokens, pong_tokens), "default", {"handoffs": 10})
+
+
+@pytest.mark.parametrize("handoffs", [0, 1, 7])
+def test_ping_pong_refuses_an_odd_or_empty_round(handoffs: int) -> None:
+    with pytest.raises(ValueError, match="even number of hand-offs"):
+        ping_pong.WORKLOAD.run_round(_FakeHandOffs([], []), "default", {"handoffs": handoffs})
 
 
 def test_tcp_client_gets_every_byte_back(worker: WorkerClient) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from workloads.specs import cpu_mixed, sleep_fanout, tcp_client, tcp_echo, timeout_cancel
+from workloads.specs import cpu_mixed, ping_pong, sleep_fanout, tcp_client, tcp_echo, timeout_cancel
 from workloads.specs.base import Workload
 
 WORKLOADS: tuple[Workload[Any], ...] = (
@@ -27,6 +27,7 @@ WORKLOADS: tuple[Workload[Any], ...] = (
     tcp_client.WORKLOAD,
     timeout_cancel.WORKLOAD,
     cpu_mixed.WORKLOAD,
+    ping_pong.WORKLOAD,
 )
 BY_NAME: dict[str, Workload[Any]] = {w.name: w for w in WORKLOADS}
 
@@ -37,6 +38,7 @@ class ModelInterface(
     tcp_client.Implements,
     timeout_cancel.Implements,
     cpu_mixed.Implements,
+    ping_pong.Implements,
     Protocol,
 ):
     """Every workload function a production model implements."""

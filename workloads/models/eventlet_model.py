@@ -52,6 +52,15 @@ APIs and why:
 - cpu_mixed: ``eventlet.spawn`` + ``wait()`` as in sleep_fanout; each task
   sleeps with the patched ``time.sleep``, then runs ``cpu_work.burn``, holding
   the hub while it computes (that is what the workload shows).
+- ping_pong: two greenthreads (``eventlet.spawn``, inside the window, joined
+  with ``wait()``) hand the token over a pair of unbounded
+  ``eventlet.queue.Queue``: ``put`` appends and, when the other side waits in
+  ``get``, schedules the queue's unlock on the hub (a zero-delay timer), which
+  switches to the getter. So each hand-off is one trip through the hub, what
+  eventlet code pays whenever one greenthread wakes another. The side code is
+  shared with threads and gevent (``shared/queue_ping_pong.py``).
+  ``LightQueue`` differs only by not counting ``task_done``; ``Event`` is
+  one-shot (it must be replaced for every hand-off).
 """
 
 from __future__ import annotations
@@ -64,12 +73,15 @@ import eventlet  # no type stubs: eventlet's names are Any to mypy
 import eventlet.greenthread
 import eventlet.hubs
 import eventlet.patcher
+import eventlet.queue
 
+from workloads.models.shared import queue_ping_pong
 from workloads.models.shared.blocking_client import echo_round_trips
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.cpu_work import burn
 from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG
+from workloads.specs.ping_pong import exchanges
 
 _PATCHED_MODULES = ("time", "socket", "select", "thread")
 _RECV_BYTES = 64 * 1024
@@ -182,3 +194,24 @@ def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> 
         threads = [eventlet.spawn(_io_then_cpu, i, delay, work) for i in range(n)]
         results: list[int] = [thread.wait() for thread in threads]
     return results
+
+
+def ping_pong(variant: str, handoffs: int, window: Window) -> tuple[list[int], list[int]]:
+    to_pong = eventlet.queue.Queue()
+    to_ping = eventlet.queue.Queue()
+    ping_tokens: list[int] = []
+    pong_tokens: list[int] = []
+    sides = exchanges(handoffs), to_pong, to_ping
+    with window:
+        threads = [
+            eventlet.spawn(queue_ping_pong.pong, *sides, pong_tokens),
+            eventlet.spawn(queue_ping_pong.ping, *sides, ping_tokens),
+        ]
+        try:
+            for thread in threads:
+                thread.wait()
+        except BaseException:
+            for thread in threads:  # one side failed: the other would wait for ever
+                thread.kill()
+            raise
+    return ping_tokens, pong_tokens

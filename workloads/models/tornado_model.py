@@ -54,6 +54,12 @@ measured the same inside the window and adds a callback hop per call.)
 - ``cpu_mixed``: native coroutines, ``gen.sleep`` then ``cpu_work.burn``,
   gathered in task order with ``gen.multi`` (``asyncio.gather`` measured the
   same at N=100).
+- ``ping_pong``: two native coroutines gathered with ``gen.multi`` hand the
+  token over a pair of unbounded ``tornado.queues.Queue``: ``put_nowait`` to a
+  waiting ``get`` sets the result of the future it awaits, and the loop's next
+  turn resumes that coroutine, so each hand-off is one trip through the
+  (asyncio) loop, plus tornado's queue bookkeeping (``get`` makes its own
+  ``Future`` first, and ``put_nowait`` sweeps expired getters).
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, StreamClosedError
 from tornado.locks import Event
 from tornado.netutil import bind_sockets
+from tornado.queues import Queue
 from tornado.tcpclient import TCPClient
 from tornado.tcpserver import TCPServer
 
@@ -75,6 +82,7 @@ from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.cpu_work import burn
 from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG, message
+from workloads.specs.ping_pong import exchanges
 
 ECHO_VARIANTS: tuple[str, ...] = ("default",)
 
@@ -220,3 +228,34 @@ async def _cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[in
 
 def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> list[int]:
     return _runner.run(_cpu_mixed(n, delay, work, window))
+
+
+async def _ping(count: int, to_pong: Queue[int], to_ping: Queue[int], received: list[int]) -> None:
+    token = 1
+    for _ in range(count):
+        to_pong.put_nowait(token)  # unbounded: a put never waits
+        token = await to_ping.get()
+        received.append(token)
+        token += 1
+
+
+async def _pong(count: int, to_pong: Queue[int], to_ping: Queue[int], received: list[int]) -> None:
+    for _ in range(count):
+        token = await to_pong.get()
+        received.append(token)
+        to_ping.put_nowait(token + 1)
+
+
+async def _ping_pong(handoffs: int, window: Window) -> tuple[list[int], list[int]]:
+    to_pong: Queue[int] = Queue()
+    to_ping: Queue[int] = Queue()
+    ping_tokens: list[int] = []
+    pong_tokens: list[int] = []
+    count = exchanges(handoffs)
+    with window:
+        await gen.multi([_pong(count, to_pong, to_ping, pong_tokens), _ping(count, to_pong, to_ping, ping_tokens)])
+    return ping_tokens, pong_tokens
+
+
+def ping_pong(variant: str, handoffs: int, window: Window) -> tuple[list[int], list[int]]:
+    return _runner.run(_ping_pong(handoffs, window))

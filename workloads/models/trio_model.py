@@ -9,6 +9,12 @@ block ends when every child has finished, so leaving it *is* the gather) and
 awaited with ``trio.lowlevel.wait_readable``. trio has no loop that outlives
 ``trio.run``, so each request is one ``trio.run``; its set-up stays outside
 the timed window, which opens inside.
+
+Hand-off (``ping_pong``): two tasks in a nursery over a pair of
+``trio.open_memory_channel(0)``, trio's documented way for tasks to talk.
+Capacity 0 makes each channel a rendezvous: ``send`` to a waiting receiver
+reschedules it with the token (``send_nowait``) and then passes a checkpoint,
+so each hand-off is one trip through trio's run loop.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.cpu_work import burn
 from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG, message
+from workloads.specs.ping_pong import exchanges
 
 
 async def _sleep_and_record(index: int, delay: float, results: list[int]) -> None:
@@ -128,3 +135,40 @@ async def _cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[in
 
 def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> list[int]:
     return trio.run(_cpu_mixed, n, delay, work, window)
+
+
+async def _ping(
+    count: int, to_pong: trio.MemorySendChannel[int], from_pong: trio.MemoryReceiveChannel[int], received: list[int]
+) -> None:
+    token = 1
+    for _ in range(count):
+        await to_pong.send(token)
+        token = await from_pong.receive()
+        received.append(token)
+        token += 1
+
+
+async def _pong(
+    count: int, to_ping: trio.MemorySendChannel[int], from_ping: trio.MemoryReceiveChannel[int], received: list[int]
+) -> None:
+    for _ in range(count):
+        token = await from_ping.receive()
+        received.append(token)
+        await to_ping.send(token + 1)
+
+
+async def _ping_pong(handoffs: int, window: Window) -> tuple[list[int], list[int]]:
+    to_pong, from_ping = trio.open_memory_channel[int](0)
+    to_ping, from_pong = trio.open_memory_channel[int](0)
+    ping_tokens: list[int] = []
+    pong_tokens: list[int] = []
+    count = exchanges(handoffs)
+    with window:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_pong, count, to_ping, from_ping, pong_tokens)
+            nursery.start_soon(_ping, count, to_pong, from_pong, ping_tokens)
+    return ping_tokens, pong_tokens
+
+
+def ping_pong(variant: str, handoffs: int, window: Window) -> tuple[list[int], list[int]]:
+    return trio.run(_ping_pong, handoffs, window)

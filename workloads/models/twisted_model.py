@@ -56,6 +56,15 @@ and its thread joined (``atexit``).
   ``connectProtocol(TCP4ClientEndpoint(...), protocol)`` measured ~0.3 ms more
   per connection (it defines a factory class per call and wraps it), e.g.
   1000 connections: ~790 vs ~490 ms.
+- ``ping_pong``: two ``async def`` coroutines (``Deferred.fromCoroutine``,
+  gathered) hand the token over a pair of ``defer.DeferredQueue``: ``get``
+  returns a Deferred, ``put`` fires the one a waiting side awaits. A Deferred
+  runs its callbacks synchronously when it fires, so the waiting coroutine
+  resumes inside the other side's ``put`` (it runs until its own ``get``
+  suspends it, then ``put`` returns and the putter's ``get`` finds the reply
+  already queued): no hand-off goes through the reactor's loop. That is how
+  twisted hands data from one piece of code to another, and this workload
+  prices it: a Deferred per waiting ``get`` and a callback chain per hand-off.
 """
 
 from __future__ import annotations
@@ -68,7 +77,7 @@ from typing import Any, TypeVar, cast
 
 from twisted.internet import defer
 from twisted.internet import reactor as _default_reactor
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import Deferred, DeferredQueue, gatherResults
 from twisted.internet.interfaces import IHalfCloseableProtocol, IReadDescriptor
 from twisted.internet.protocol import ClientFactory, Factory, Protocol, connectionDone
 from twisted.internet.task import deferLater
@@ -81,6 +90,7 @@ from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.cpu_work import burn
 from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG, message
+from workloads.specs.ping_pong import exchanges
 
 ECHO_VARIANTS: tuple[str, ...] = ("default",)
 
@@ -338,3 +348,42 @@ async def _cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[in
 
 def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> list[int]:
     return _run_in_reactor(_cpu_mixed, n, delay, work, window)
+
+
+# -- ping_pong ----------------------------------------------------------------
+
+
+async def _ping(count: int, to_pong: DeferredQueue[int], to_ping: DeferredQueue[int], received: list[int]) -> None:
+    token = 1
+    for _ in range(count):
+        to_pong.put(token)
+        token = await to_ping.get()
+        received.append(token)
+        token += 1
+
+
+async def _pong(count: int, to_pong: DeferredQueue[int], to_ping: DeferredQueue[int], received: list[int]) -> None:
+    for _ in range(count):
+        token = await to_pong.get()
+        received.append(token)
+        to_ping.put(token + 1)
+
+
+async def _ping_pong(handoffs: int, window: Window) -> tuple[list[int], list[int]]:
+    to_pong: DeferredQueue[int] = DeferredQueue()
+    to_ping: DeferredQueue[int] = DeferredQueue()
+    ping_tokens: list[int] = []
+    pong_tokens: list[int] = []
+    count = exchanges(handoffs)
+    with window:
+        await gatherResults(
+            [
+                Deferred.fromCoroutine(_pong(count, to_pong, to_ping, pong_tokens)),
+                Deferred.fromCoroutine(_ping(count, to_pong, to_ping, ping_tokens)),
+            ]
+        )
+    return ping_tokens, pong_tokens
+
+
+def ping_pong(variant: str, handoffs: int, window: Window) -> tuple[list[int], list[int]]:
+    return _run_in_reactor(_ping_pong, handoffs, window)

@@ -16,6 +16,13 @@ server ends the handlers by closing their sockets, which wakes a handler waiting
 (an ``OSError``, like a reset). The client yields ``ReadWait`` before reading the echo (it cannot have
 arrived yet).
 
+Hand-off (``ping_pong``): ``generator.send`` directly, without the scheduler, PEP 342's own
+hand-off: pong is a generator, ping the loop that drives it. ``send(token)`` hands the token to pong,
+which resumes at its ``yield`` and hands the reply back by yielding it: two hand-offs per ``send``.
+Going through the scheduler instead would add a ready-queue trip per hand-off for nothing, and it
+has no channel primitive; the greenlet model's ``switch`` is the counterpart. Pong is created and
+primed inside the window and closed after it.
+
 One scheduler for the worker's life, created at import (a selector, a deque and a heap: cheap), outside
 every timed window; each request is one ``scheduler.run(main_generator)``.
 """
@@ -32,6 +39,7 @@ from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.cpu_work import burn
 from workloads.specs.echo_data import ECHO_HOST, message
+from workloads.specs.ping_pong import exchanges
 
 ECHO_VARIANTS: tuple[str, ...] = ("default",)
 RECV_BYTES = 64 * 1024
@@ -210,3 +218,32 @@ def _cpu_mixed(n: int, delay: float, work: int, window: Window) -> Coroutine[lis
 
 def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> list[int]:
     return _scheduler.run(_cpu_mixed(n, delay, work, window))
+
+
+# -- ping_pong ---------------------------------------------------------------------------------------------------
+
+
+def _pong(received: list[int]) -> Coroutine[None]:
+    """Receive a token at each ``yield``, record it, and yield one more back."""
+    record = received.append
+    token = yield None  # primed: now waiting for the first token
+    while True:
+        record(token)
+        token = yield token + 1
+
+
+def ping_pong(variant: str, handoffs: int, window: Window) -> tuple[list[int], list[int]]:
+    ping_tokens: list[int] = []
+    pong_tokens: list[int] = []
+    record = ping_tokens.append
+    with window:
+        pong = _pong(pong_tokens)
+        send = pong.send
+        send(None)
+        token = 1
+        for _ in range(exchanges(handoffs)):
+            token = send(token)  # to pong and, at its next yield, back
+            record(token)
+            token += 1
+    pong.close()
+    return ping_tokens, pong_tokens

@@ -11,6 +11,12 @@ current wait if it is still inside the block, and leaving the block cancels the 
 computes right after the sleep, in the task's greenlet, holding the hub meanwhile: nothing else runs
 until it switches again, which is what cooperative scheduling means for CPU work.
 
+``ping_pong`` is the greenlet tutorial's first example: two greenlets (children of the calling
+greenlet, started inside the window) pass the token with ``greenlet.switch(token)``, which returns the
+value the other side switches back with. No hub is involved: ``switch`` is greenlet's primitive, one
+C-level stack switch per hand-off, and what every hub's wake-up is built on. When ping returns, the
+window closes and pong, parked in its last ``switch``, is ended with ``throw()`` (``GreenletExit``).
+
 The hub is created at import (cheap: one selector and one greenlet) and reused for every round,
 outside every timed window; the worker's main greenlet simply blocks on it.
 """
@@ -20,12 +26,15 @@ from __future__ import annotations
 import socket
 import zlib
 
+from greenlet import greenlet
+
 from workloads.models.greenlet_model import hub
 from workloads.models.shared.listeners import nonblocking_listener
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.cpu_work import burn
 from workloads.specs.echo_data import ECHO_HOST, message
+from workloads.specs.ping_pong import exchanges
 
 ECHO_VARIANTS: tuple[str, ...] = ("default",)
 RECV_BYTES = 64 * 1024
@@ -138,3 +147,32 @@ def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> 
     with window:
         tasks = [spawn(_io_then_cpu, i, delay, work) for i in range(n)]
         return the_hub.join_all(tasks)
+
+
+def ping_pong(variant: str, handoffs: int, window: Window) -> tuple[list[int], list[int]]:
+    ping_tokens: list[int] = []
+    pong_tokens: list[int] = []
+    count = exchanges(handoffs)
+
+    def ping() -> None:
+        switch, record = pong_side.switch, ping_tokens.append
+        token = 1
+        for _ in range(count):
+            token = switch(token)
+            record(token)
+            token += 1
+
+    def pong(token: int) -> None:
+        switch, record = ping_side.switch, pong_tokens.append
+        while True:
+            record(token)
+            token = switch(token + 1)
+
+    ping_side, pong_side = greenlet(ping), greenlet(pong)
+    try:
+        with window:
+            ping_side.switch()
+    finally:
+        if pong_side:  # started and not dead: parked in its last switch
+            pong_side.throw()
+    return ping_tokens, pong_tokens

@@ -37,6 +37,10 @@ APIs and why:
   ``writer.write`` without ``drain``: the closed loop bounds the write buffer to
   one message, and draining before reading could deadlock on messages larger
   than the socket buffers (both sides would wait for the other to read).
+- ping_pong: the pong side, in one pool process: ``asyncio.open_unix_connection``
+  to the parent's socket, then per token ``readexactly`` its 8 bytes
+  (``TOKEN``) and ``write`` one more back (no ``drain``: one token is in flight
+  at a time). The parent runs the ping side with the same streams.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import struct
 import zlib
 from multiprocessing.synchronize import Barrier
 
@@ -55,6 +60,9 @@ from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG, message
 _PR_SET_PDEATHSIG = 1
 STOP_CLOSE_TIMEOUT_S = 5.0
 READ_CHUNK_BYTES = 1 << 16
+
+TOKEN = struct.Struct("<Q")
+"""A ping_pong token on the wire: 8 bytes, little-endian unsigned."""
 
 _warm_barrier: Barrier | None = None
 
@@ -231,3 +239,26 @@ async def _client_slice(port: int, start: int, stop: int, message_size: int, rou
 def client_slice(port: int, start: int, stop: int, message_size: int, round_trips: int) -> list[int]:
     """Echo connections ``start``..``stop - 1``; their crcs in connection order."""
     return asyncio.run(_client_slice(port, start, stop, message_size, round_trips))
+
+
+# -- ping_pong --------------------------------------------------------------------
+
+
+async def _pong(path: str, count: int) -> list[int]:
+    received: list[int] = []
+    reader, writer = await asyncio.open_unix_connection(path)
+    try:
+        for _ in range(count):
+            (token,) = TOKEN.unpack(await reader.readexactly(TOKEN.size))
+            received.append(token)
+            writer.write(TOKEN.pack(token + 1))
+        await writer.drain()
+    finally:
+        writer.close()
+    await writer.wait_closed()
+    return received
+
+
+def pong(path: str, count: int) -> list[int]:
+    """The pong side of ``ping_pong`` over the UNIX socket at ``path``: the ``count`` tokens it received."""
+    return asyncio.run(_pong(path, count))

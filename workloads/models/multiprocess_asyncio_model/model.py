@@ -44,29 +44,46 @@ APIs and why:
 - Echo client: one contiguous slice of the connections per process, each child
   runs its connections with asyncio streams and returns their crcs; the parent
   concatenates them in connection order.
+- ping_pong: between two processes, the parent (ping) and one pool process
+  (pong, ``children.pong``), over a UNIX stream socket (the local pipe
+  asyncio serves as a stream; a pool process cannot inherit a
+  ``multiprocessing.Pipe`` after it started): what handing work from one
+  process to another costs this model. Both sides use asyncio streams
+  (``open_unix_connection``, ``readexactly`` an 8-byte token, ``write`` the
+  reply), so a hand-off is a ``write`` syscall, the other process's epoll
+  wake-up and its ``read``, with both cores free to run one side each. The
+  parent listens on a socket in a temporary directory, submits ``pong`` and
+  accepts its connection before the window; the window covers the M
+  hand-offs only (the child already runs), opened in the parent's coroutine
+  before the first token is written and closed when the last one was read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import selectors
 import socket
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
+from typing import Any
 
 from workloads.models.multiprocess_asyncio_model import children
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.echo_data import ECHO_HOST
+from workloads.specs.ping_pong import exchanges
 
 ECHO_VARIANTS: tuple[str, ...] = ("default",)
 
 WARM_UP_TIMEOUT_S = 60.0
 SERVER_START_TIMEOUT_S = 30.0
 SERVER_STOP_TIMEOUT_S = 10.0
+PONG_RESULT_TIMEOUT_S = 30.0
 
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
@@ -182,14 +199,16 @@ def _reserve_port() -> socket.socket:
     return reserve
 
 
-def _raise_if_a_child_ended(futures: list[Future[int]]) -> None:
+def _raise_if_a_child_ended(futures: Sequence[Future[Any]]) -> None:
     for future in futures:
         if future.done():
             future.result()  # raises the child's exception, if any
-            raise RuntimeError("an echo server child returned before it was told to stop")
+            raise RuntimeError("a child returned before it connected, or before it was told to stop")
 
 
-def _accept_children(control_listener: socket.socket, futures: list[Future[int]], count: int) -> list[socket.socket]:
+def _accept_children(
+    control_listener: socket.socket, futures: Sequence[Future[Any]], count: int
+) -> list[socket.socket]:
     """Accept one control connection per child (each child connects once it listens)."""
     connections: list[socket.socket] = []
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
@@ -262,3 +281,46 @@ def tcp_client(
         ]
         crcs = _collect(futures)
     return crcs
+
+
+# -- ping_pong --------------------------------------------------------------------
+
+
+async def _ping(connection: socket.socket, count: int, window: Window) -> list[int]:
+    token_format = children.TOKEN
+    received: list[int] = []
+    reader, writer = await asyncio.open_unix_connection(sock=connection)
+    try:
+        with window:
+            token = 1
+            for _ in range(count):
+                writer.write(token_format.pack(token))
+                (token,) = token_format.unpack(await reader.readexactly(token_format.size))
+                received.append(token)
+                token += 1
+    finally:
+        writer.close()
+    await writer.wait_closed()
+    return received
+
+
+def ping_pong(variant: str, handoffs: int, window: Window) -> tuple[list[int], list[int]]:
+    pool, _ = _get_pool()
+    count = exchanges(handoffs)
+    with (
+        tempfile.TemporaryDirectory(prefix="corobench-mpa-") as socket_dir,
+        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener,
+    ):
+        path = os.path.join(socket_dir, "ping_pong")
+        listener.bind(path)
+        listener.listen(1)
+        pong = pool.submit(children.pong, path, count)
+        try:
+            (connection,) = _accept_children(listener, [pong], 1)
+        except BaseException:
+            listener.close()  # a child still starting fails to connect, and ends
+            raise
+        with connection:
+            ping_tokens = asyncio.run(_ping(connection, count, window))
+        pong_tokens = pong.result(timeout=PONG_RESULT_TIMEOUT_S)
+    return ping_tokens, pong_tokens

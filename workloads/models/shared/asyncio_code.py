@@ -11,7 +11,11 @@ code uses) and ``protocol`` (an ``asyncio.Protocol`` writing back in
 ``data_received``, with flow control). asyncio's TCP transports set
 ``TCP_NODELAY`` themselves. The client uses streams (``open_connection``,
 ``readexactly``). Timeouts: ``asyncio.timeout`` per task (3.11+, what
-replaces ``wait_for``).
+replaces ``wait_for``). Hand-off (``ping_pong``): two tasks in a
+``TaskGroup`` over a pair of unbounded ``asyncio.Queue``; ``put_nowait`` sets
+the result of the future the waiting ``get`` awaits, and the loop's next turn
+resumes that task (a ``call_soon`` of its wake-up), so each hand-off is one
+trip through the event loop.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.cpu_work import burn
 from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG, message
+from workloads.specs.ping_pong import exchanges
 
 # -- sleep_fanout -------------------------------------------------------------
 
@@ -176,6 +181,38 @@ async def cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[int
     return [task.result() for task in tasks]
 
 
+# -- ping_pong ----------------------------------------------------------------
+
+
+async def _ping(count: int, to_pong: asyncio.Queue[int], to_ping: asyncio.Queue[int], received: list[int]) -> None:
+    token = 1
+    for _ in range(count):
+        to_pong.put_nowait(token)  # unbounded: a put never waits
+        token = await to_ping.get()
+        received.append(token)
+        token += 1
+
+
+async def _pong(count: int, to_pong: asyncio.Queue[int], to_ping: asyncio.Queue[int], received: list[int]) -> None:
+    for _ in range(count):
+        token = await to_pong.get()
+        received.append(token)
+        to_ping.put_nowait(token + 1)
+
+
+async def ping_pong(handoffs: int, window: Window) -> tuple[list[int], list[int]]:
+    to_pong: asyncio.Queue[int] = asyncio.Queue()
+    to_ping: asyncio.Queue[int] = asyncio.Queue()
+    ping_tokens: list[int] = []
+    pong_tokens: list[int] = []
+    count = exchanges(handoffs)
+    with window:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(_pong(count, to_pong, to_ping, pong_tokens))
+            group.create_task(_ping(count, to_pong, to_ping, ping_tokens))
+    return ping_tokens, pong_tokens
+
+
 class RunnerModel:
     """The synchronous model interface over these coroutines, all run by one ``asyncio.Runner``."""
 
@@ -200,3 +237,6 @@ class RunnerModel:
 
     def cpu_mixed(self, variant: str, n: int, delay: float, work: int, window: Window) -> list[int]:
         return self._runner.run(cpu_mixed(n, delay, work, window))
+
+    def ping_pong(self, variant: str, handoffs: int, window: Window) -> tuple[list[int], list[int]]:
+        return self._runner.run(ping_pong(handoffs, window))
