@@ -99,7 +99,14 @@ MODELS: dict[str, Model] = {
         Model("twisted", "event_loop", ("twisted",), "twisted Deferreds on the default reactor"),
         Model("asyncio", "event_loop", (), "asyncio on the default event loop", {"tcp_echo": ASYNCIO_ECHO}),
         Model("multiprocess_asyncio", "processes", (), "one asyncio process per core", package=True),
-        Model("threads", "threads", (), "one OS thread per task", {"ping_pong": ("queue", "simple_queue")}),
+        Model(
+            "threads",
+            "threads",
+            (),
+            "one OS thread per task",
+            {"ping_pong": ("queue", "simple_queue")},
+            variant_profiles={"simple_queue": ("full",)},
+        ),
         Model("trio", "event_loop", ("trio",), "trio nurseries and streams"),
         Model(
             "generators",
