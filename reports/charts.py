@@ -98,7 +98,7 @@ def group_chart(run: Run, group: str, verdict: Verdict, out: Path) -> Chart:
             left=left,
             height=0.66,
             color="white" if hollow else style.colour,
-            hatch="//" if cell.role == REFERENCE else style.hatch,
+            hatch="xx" if cell.role == REFERENCE else style.hatch,
             edgecolor=style.colour if hollow else "white",
             linewidth=1.4 if hollow else 0.8,
         )
@@ -116,7 +116,7 @@ def group_chart(run: Run, group: str, verdict: Verdict, out: Path) -> Chart:
     ax.invert_yaxis()
     if log:
         log_axis(ax, "x")
-        ax.set_xlim(left, largest * 30)
+        ax.set_xlim(left, largest * 10)
     else:
         ax.set_xlim(0, largest * 1.9)
     if ideal is not None:
@@ -126,8 +126,8 @@ def group_chart(run: Run, group: str, verdict: Verdict, out: Path) -> Chart:
         name = "median round time"
     axis = axis_label(name, unit, log)
     ax.set_xlabel(
-        f"{axis}\nbars: medians; whiskers: 95% bootstrap interval; hatched: reference scheduler; "
-        "hollow: did not measure the model"
+        f"{axis}\nbars: medians; whiskers: 95% bootstrap interval of the median; cross-hatched: reference "
+        "scheduler\nstriped: a second variant of the model; hollow: the cell did not measure the model"
     )
     stem = "group_" + slug(group)
     save(fig, out, stem)

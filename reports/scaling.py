@@ -136,8 +136,7 @@ def line_chart(run: Run, spec: ChartSpec, schema: WorkloadSchema | None, results
         direct_labels(ax, ends)
     better = "higher is better" if higher_is_better(spec.metric, schema) else "lower is better"
     fig.supxlabel(
-        f"{better}; grey: the other models (labelled at the line ends); hollow marker: the cell "
-        "did not measure the model (peer-bound or stalled)",
+        f"{better} · grey: the other models · hollow marker: the cell did not measure the model",
         fontsize=7.5,
         color="#555555",
     )

@@ -242,7 +242,7 @@ def notes(run: Run) -> list[str]:
         "that did not measure the model — peer-bound (the load generator or reference server set the pace) or "
         "stalled (nothing was saturated) — are never the baseline and never ranked: charts draw them hollow.",
         "Reference schedulers (the suite's own greenlet hub and generator scheduler) are lower bounds that nobody "
-        "deploys: they are listed apart, hatched in charts, and never win.",
+        "deploys: they are listed apart, cross-hatched in charts, and never win.",
         "Bar charts start at the ideal round time when the workload implies one (e.g. the sleep every task "
         "makes), so bars show the overhead above it. Line charts colour the baseline, the two best and the worst "
         "series and grey the rest; every line is labelled at its end; log axes say so.",
