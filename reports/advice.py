@@ -1,9 +1,11 @@
 """Generate the "what this means for your choice" bullets from a run's numbers (no hand-written prose).
 
-Every sentence is computed: which model was fastest in how many groups, how far behind the best of
-each model family is at the heaviest parameters, whether the leaders are separable from the noise
-(overlapping interquartile ranges), the cheapest and dearest model on each workload's headline
-metrics (client-bound cells left out), and what a per-task memory cost adds up to. Stdlib only.
+Every sentence is computed from the group verdicts of ``reports.ranking``: in how many groups a model
+was fastest *and separated* from the runner-up, and in how many the leaders were tied; the best of each
+model family at the heaviest parameters against the asyncio baseline, with the ratio's interval; the
+reference schedulers apart; the best and worst on each headline metric of the workload's schema (memory
+only where the difference exceeds its resolution, extrapolated to 100 000 tasks only from two or more
+sizes); and which cells were peer-bound or stalled (with their p99). Stdlib only.
 """
 
 from __future__ import annotations
@@ -12,147 +14,173 @@ from collections import Counter
 
 from reports import fmt
 from reports.figures import param_text
-from reports.groups import by_group, by_workload, heaviest, reference
+from reports.groups import by_workload
 from reports.hybrid_claim import hybrid_sentences
-from reports.load import Result, Run
+from reports.load import Run
+from reports.memory import SCALE_OUT_UNITS, apart, marginal_cost, shown
 from reports.metrics import higher_is_better
 from reports.metrics import label as metric_label
+from reports.metrics import unit as metric_unit
 from reports.palette import FAMILY_LABELS, FAMILY_ORDER, family
+from reports.ranking import PEER, REFERENCE, STALLED, Judged, Verdict, separated, verdicts
+from reports.schema import WorkloadSchema
 
-HEADLINES = {
-    "sleep_fanout": ("overhead_per_task_s", "rss_per_task_bytes"),
-    "tcp_echo": ("throughput_msgs_per_s", "latency_p99_s", "server_cpu_per_msg_s", "rss_per_connection_bytes"),
-    "tcp_client": ("throughput_msgs_per_s", "rss_per_connection_bytes"),
-    "timeout_cancel": ("cancel_cost_per_task_s", "rss_per_task_bytes"),
-    "cpu_mixed": ("speedup_vs_one_core",),
-}
 NEAR_TIE = 1.10
-"""Groups whose slowest model is within this factor of the fastest do not decide a choice on speed."""
-SCALE_OUT_TASKS = 100_000
-BOUND_MEANING = {
-    "client-bound": "the server under test was not saturated, so the load generator set the pace",
-    "server-bound": "the reference server was busy nearly all the round, so it set the pace, not the client",
-}
+"""Headline extremes within this factor are reported as "every model within N%"."""
 
 
 def advice(run: Run) -> list[tuple[str, list[str]]]:
     """Per workload, the generated sentences about it."""
+    judged = verdicts(run)
     out = []
-    for workload, results in by_workload(run.results).items():
-        groups = by_group(results)
-        sentences = [*_speed(groups), *_headlines(workload, groups), *_bound(workload, results)]
-        if workload == "cpu_mixed":
-            sentences += hybrid_sentences(groups)
+    for workload, results in by_workload(run.results, run.schemas).items():
+        schema = run.schemas.get(workload)
+        groups = [v for v in judged.values() if v.cells[0].result.workload == workload]
+        sentences = [*_speed(groups), *_headlines(groups, schema), *_unmeasured(groups, len(results))]
+        sentences += hybrid_sentences(groups)
         out.append((workload, sentences))
     return out
 
 
-def _speed(groups: dict[str, list[Result]]) -> list[str]:
-    ranked_groups = {g: rows for g, rows in ((g, _rankable(rows)) for g, rows in groups.items()) if rows}
-    if not ranked_groups:
-        return ["Every result was client-bound: this run cannot rank the models on this workload."]
-    labels = {r.label for rows in groups.values() for r in rows}
+def _speed(groups: list[Verdict]) -> list[str]:
+    labels = {c.label for v in groups for c in v.cells}
     if len(labels) == 1:
         return [f"Only {labels.pop()} ran on this workload: nothing to compare it with in this run."]
-    winners = Counter(rows[0].label for rows in ranked_groups.values())
-    total = len(ranked_groups)
-    if len(winners) == 1:
-        ((best, count),) = winners.items()
-        wins = f"**{best}** was fastest in {'every' if total > 1 else 'the'} group ({count} of {total})"
+    rankable = [v for v in groups if len(v.ranked) >= 2]
+    if not rankable:
+        return ["No group here has two production models that measured themselves: this run cannot rank them."]
+    winners = Counter(v.winner.label for v in rankable if v.winner is not None)
+    ties = [v for v in rankable if v.winner is None]
+    total = len(rankable)
+    parts = [f"{label} in {count}" for label, count in winners.most_common()]
+    if parts:
+        text = f"Fastest and separated from the runner-up (95% intervals apart): {', '.join(parts)} of {total} groups"
     else:
-        wins = "The fastest model depends on the parameters: " + ", ".join(
-            f"{label} in {count} of {total} groups" for label, count in winners.most_common()
-        )
-    skipped = len(groups) - total
-    if skipped:
-        wins += f"; {skipped} group{'s' if skipped > 1 else ''} left out because every result there was client-bound"
-    rows = ranked_groups[heaviest(ranked_groups)]
-    where = param_text(rows[0].params)
-    base, base_name = reference(rows)
-    lines = [f"{wins[0].upper()}{wins[1:]}."]
+        text = f"No model was separated from the runner-up in any of the {total} groups"
+    if ties:
+        tied = Counter(c.label for v in ties for c in v.leaders)
+        leaders = ", ".join(f"{label} in {count}" for label, count in tied.most_common())
+        plural = "s" if len(ties) > 1 else ""
+        text += f"; tied for fastest (intervals overlap) in {len(ties)} group{plural}: {leaders}"
+    lines = [text + "."]
+    heavy = rankable[-1]
+    where = param_text(heavy.params)
     bests = []
     for fam in FAMILY_ORDER:
-        members = [r for r in rows if family(r.model) == fam]
+        members = [c for c in heavy.ranked if family(c.result.model, _declared(c)) == fam]
         if members:
-            top = members[0]
-            relation = "" if top is base else f", {fmt.relative(top.stats.median, base.stats.median, base_name)}"
-            bests.append(f"{FAMILY_LABELS[fam]}: {top.label} ({fmt.seconds(top.stats.median)}{relation})")
-    if len(rows) > 1:
-        lines.append(f"At {where}, the best of each family — " + "; ".join(bests) + ".")
-        first, second = rows[0], rows[1]
-        spread = rows[-1].stats.median / first.stats.median
-        if spread < NEAR_TIE:
-            lines.append(
-                f"At {where} every model is within {(spread - 1) * 100:.0f}% of the fastest: "
-                f"speed does not decide the choice here."
+            bests.append(
+                f"{FAMILY_LABELS[fam]}: {members[0].label} ({fmt.seconds(members[0].result.stats.median)}"
+                f"{_vs_base(members[0], heavy)})"
             )
-        elif second.stats.q1 <= first.stats.q3:
-            lines.append(
-                f"At {where}, {first.label} and {second.label} overlap within their interquartile ranges: "
-                f"this run does not separate them."
-            )
+    lines.append(f"At {where}, the best of each family — " + "; ".join(bests) + ".")
+    references = [c for c in heavy.cells if c.role == REFERENCE]
+    if references:
+        lines.append(
+            "Reference schedulers (the suite's own lower bounds, not for deployment): "
+            + "; ".join(f"{c.label} {fmt.seconds(c.result.stats.median)}{_vs_base(c, heavy)}" for c in references)
+            + "."
+        )
     return lines
 
 
-def _rankable(rows: list[Result]) -> list[Result]:
-    """A group's results that may be ranked: all of them, minus client-bound cells (which measure the client)."""
-    return [r for r in rows if not r.bound]
+def _declared(cell: Judged) -> str | None:
+    value = cell.result.extra.get("family")
+    return value if isinstance(value, str) else None
 
 
-def _headlines(workload: str, groups: dict[str, list[Result]]) -> list[str]:
+def _vs_base(cell: Judged, verdict: Verdict) -> str:
+    base = verdict.baseline
+    if base is None or cell is base or cell.ratio is None or cell.ratio_ci is None:
+        return ", the baseline" if cell is base else ""
+    low, high = cell.ratio_ci
+    if low <= 1.0 <= high:
+        return f", not separated from {base.label} ({fmt.ratio(cell.ratio)} [{low:.2f}-{high:.2f}])"
+    return f", {fmt.ratio(cell.ratio)} {base.label}'s time [{low:.2f}-{high:.2f}]"
+
+
+def _headlines(groups: list[Verdict], schema: WorkloadSchema | None) -> list[str]:
     lines = []
-    for key in HEADLINES.get(workload, ()):
-        for group in reversed(list(groups)):
-            rows = [r for r in groups[group] if r.metric(key) is not None and not r.bound]
-            if len(rows) >= 2:
-                lines.append(_extremes(key, rows))
-                break
-            if len(rows) == 1 and len({r.label for g in groups.values() for r in g}) == 1:
-                value = fmt.metric(key, rows[0].metric(key))
-                lines.append(f"{metric_label(key)} at {param_text(rows[0].params)}: {rows[0].label} {value}.")
+    for key in schema.headlines if schema is not None else ():
+        for verdict in reversed(groups):
+            cells = [c for c in verdict.ranked if c.result.metric(key) is not None]
+            if len(cells) >= 2:
+                lines.append(_extremes(key, cells, schema, groups))
                 break
     return lines
 
 
-def _extremes(key: str, rows: list[Result]) -> str:
-    better_high = higher_is_better(key)
-    ordered = sorted(rows, key=lambda r: r.metric(key) or 0.0, reverse=better_high)
+def _extremes(key: str, cells: list[Judged], schema: WorkloadSchema | None, groups: list[Verdict]) -> str:
+    better_high = higher_is_better(key, schema)
+    ordered = sorted(cells, key=lambda c: c.result.metric(key) or 0.0, reverse=better_high)
     best, worst = ordered[0], ordered[-1]
-    best_value, worst_value = best.metric(key) or 0.0, worst.metric(key) or 0.0
+    best_value, worst_value = best.result.metric(key) or 0.0, worst.result.metric(key) or 0.0
+    name = metric_label(key, schema)
+    where = param_text(best.result.params)
+    memory = metric_unit(key, schema) == "bytes" and "_per_" in key
+    if memory:
+        if not apart(best.result, worst.result, key, schema):
+            within = shown(best.result, key, schema)
+            return f"{name} at {where}: every model within the resolution of one page over N ({within})."
+        text = (
+            f"{name} at {where}: lowest {best.label} ({shown(best.result, key, schema)}), highest {worst.label} "
+            f"({shown(worst.result, key, schema)})."
+        )
+        return text + _extrapolation(key, best, worst, schema, groups)
     factor = (
         (best_value / worst_value if better_high else worst_value / best_value) if best_value and worst_value else 0
     )
-    where = param_text(rows[0].params)
+    value = fmt.metric(key, best_value, metric_unit(key, schema))
     if best_value == worst_value:
-        return f"{metric_label(key)} at {where}: the same for every model ({fmt.metric(key, best_value)})."
+        return f"{name} at {where}: the same for every model ({value})."
     if factor and factor < NEAR_TIE:
-        within = f"{(factor - 1) * 100:.0f}%"
-        return f"{metric_label(key)} at {where}: every model within {within} ({fmt.metric(key, best_value)})."
-    word = "highest" if better_high else "lowest"
+        return f"{name} at {where}: every model within {(factor - 1) * 100:.0f}% ({value})."
+    word, other = ("highest", "lowest") if better_high else ("lowest", "highest")
+    timed = schema is not None and key == schema.speed_headline
+    note = _tied_with(best, cells) if timed else ""
+    worst_note = _tied_with(worst, cells) if timed else ""
     text = (
-        f"{metric_label(key)} at {where}: {word} {best.label} ({fmt.metric(key, best_value)}), "
-        f"{'lowest' if better_high else 'highest'} {worst.label} ({fmt.metric(key, worst_value)}"
+        f"{name} at {where}: {word} {best.label} ({value}{note}), {other} {worst.label} "
+        f"({fmt.metric(key, worst_value, metric_unit(key, schema))}{worst_note}"
         + (f", {fmt.ratio(factor)} worse" if factor else "")
-        + ")."
+        + ")"
     )
-    if key == "rss_per_task_bytes":
-        text += (
-            f" For {SCALE_OUT_TASKS:,} concurrent tasks that is about {fmt.size(best_value * SCALE_OUT_TASKS)} "
-            f"for {best.label} against {fmt.size(worst_value * SCALE_OUT_TASKS)} for {worst.label} (extrapolated)."
-        )
-    return text
+    return text + ("." if timed else "; from the medians, the rounds' own values are not saved.")
 
 
-def _bound(workload: str, results: list[Result]) -> list[str]:
-    flagged = [r for r in results if r.bound]
-    if not flagged:
-        return []
+def _tied_with(cell: Judged, cells: list[Judged]) -> str:
+    """'; not separated from X, Y' for the cells whose round-time intervals overlap this one's."""
+    tied = [c.label for c in cells if c is not cell and not separated(c, cell)]
+    return f"; not separated from {', '.join(tied)}" if tied else ""
+
+
+def _extrapolation(key: str, best: Judged, worst: Judged, schema: WorkloadSchema | None, groups: list[Verdict]) -> str:
+    def slope(label: str) -> float | None:
+        return marginal_cost([c.result for v in groups for c in v.cells if c.label == label], key, schema)
+
+    low, high = slope(best.label), slope(worst.label)
+    if low is None or high is None:
+        return " (No extrapolation: fewer than two sizes ran.)"
+    return (
+        f" Extrapolated from the growth across sizes, {SCALE_OUT_UNITS:,} units would add about "
+        f"{fmt.size(max(low, 0.0) * SCALE_OUT_UNITS)} for {best.label} against "
+        f"{fmt.size(max(high, 0.0) * SCALE_OUT_UNITS)} for {worst.label}."
+    )
+
+
+def _unmeasured(groups: list[Verdict], total: int) -> list[str]:
     lines = []
-    for kind in sorted({r.bound or "" for r in flagged}):
-        these = [r for r in flagged if r.bound == kind]
-        cells = [param_text(rows[0].params) for rows in by_group(these).values()]
+    peer = [(v, c) for v in groups for c in v.cells if c.role == PEER]
+    if peer:
+        where = sorted({param_text(v.params) for v, _ in peer})
         lines.append(
-            f"{len(these)} of {len(results)} {workload} results were {kind} ({BOUND_MEANING[kind]}) at "
-            f"{'; '.join(cells)}: they are left out of the rankings above."
+            f"{len(peer)} of {total} results were peer-bound (the load generator or the reference server set the "
+            f"pace, not the model) at {'; '.join(where)}: they are left out of the rankings above."
+        )
+    for verdict, cell in ((v, c) for v in groups for c in v.cells if c.role == STALLED):
+        p99 = fmt.metric("latency_p99_s", cell.result.metric("latency_p99_s"))
+        lines.append(
+            f"Finding: {cell.label} stalled at {param_text(verdict.params)} — neither it nor its peer was saturated "
+            f"(p99 {p99}, median round {fmt.seconds(cell.result.stats.median)}); not ranked."
         )
     return lines

@@ -1,4 +1,6 @@
-"""Write a report directory: charts (PNG + SVG), ``summary.md`` and ``index.html``, for a run or a comparison.
+"""Write a report directory: charts (PNG + SVG), ``summary.md``, ``index.html``, ``results.csv`` and a copy of
+the run's JSON, for a run or a comparison. cpu_mixed-style groups are put on one calibration first
+(``reports.calibration``).
 
 The output directory defaults to ``reports/out/<run-stem>/`` under the project root (the folder that
 holds ``.benchmarks/``). It is refused when it lies inside ``.benchmarks/``, so saved results are
@@ -8,12 +10,15 @@ its ``index.html``) are removed first so no stale chart survives. Stdlib plus th
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+from reports.calibration import one_calibration
 from reports.charts import make_charts
 from reports.compare import compare_runs, comparison_charts
 from reports.compare_summary import comparison_document
 from reports.document import Document, to_markdown
+from reports.export import CSV_NAME, write_csv
 from reports.find import STORAGE_DIR, find_storage, is_inside_storage
 from reports.html import GENERATOR, to_html
 from reports.load import ReportInputError, Run, machine_mismatch, merge_runs
@@ -38,10 +43,19 @@ def default_compare_out(root: Path, old: Run, new: Run) -> Path:
 
 def write_report(runs: list[Run], out: Path) -> Path:
     """Write the report of one run (several runs are merged into one); return the index.html path."""
-    run = merge_runs(runs)
     prepare_out(out)
+    names = []
+    for source in runs:
+        if source.path.is_file():
+            target = out / source.path.name
+            if source.path.resolve() != target.resolve():
+                shutil.copyfile(source.path, target)
+            names.append(target.name)
+    run = merge_runs(runs)
+    write_csv(run if len(runs) > 1 else runs[0], out)
+    run = one_calibration(run)
     charts = make_charts(run, out)
-    return _write_document(run_document(run, charts), out)
+    return _write_document(run_document(run, charts, names), out)
 
 
 def write_comparison(old: Run, new: Run, out: Path) -> Path:
@@ -64,7 +78,14 @@ def prepare_out(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     index = out / "index.html"
     if index.is_file() and GENERATOR in index.read_text(encoding="utf-8", errors="replace")[:2000]:
-        for old in (*out.glob("*.png"), *out.glob("*.svg"), index, out / "summary.md"):
+        for old in (
+            *out.glob("*.png"),
+            *out.glob("*.svg"),
+            *out.glob("*.json"),
+            index,
+            out / "summary.md",
+            out / CSV_NAME,
+        ):
             old.unlink(missing_ok=True)
 
 

@@ -15,6 +15,7 @@ from reports import fmt
 from reports.figures import (
     Chart,
     add_legend,
+    axis_label,
     chart_style,
     log_axis,
     new_figure,
@@ -25,85 +26,121 @@ from reports.figures import (
     slug,
     style_axes,
 )
-from reports.groups import by_group, by_workload, constant_params, panel_keys, ranked, series_order, value_key, varying
+from reports.groups import by_workload, constant_params, panel_keys, series_order, value_key, varying
+from reports.headline import ideal_time
 from reports.load import Result, Run
-from reports.metrics import LABELS, LATENCY_KEYS
+from reports.metrics import label as metric_label
+from reports.metrics import latency_keys
+from reports.ranking import PEER, RANKED, REFERENCE, STALLED, Judged, Verdict, verdicts
 from reports.scaling import scaling_charts
 
 LOG_SCALE_SPREAD = 30.0
 """Use a log axis when the largest value is this many times the smallest."""
+ROLE_NOTES = {REFERENCE: "reference scheduler", PEER: "peer-bound, not ranked", STALLED: "stalled, not ranked"}
 
 
 def make_charts(run: Run, out: Path) -> list[Chart]:
     """Write every chart for ``run`` into ``out``; return them in report order."""
     charts: list[Chart] = []
+    judged = verdicts(run)
     with chart_style():
-        for workload, results in by_workload(run.results).items():
+        for workload, results in by_workload(run.results, run.schemas).items():
             charts.extend(scaling_charts(run, workload, results, out))
             charts.extend(latency_charts(run, workload, results, out))
-        for group, results in by_group(run.results).items():
-            charts.append(group_chart(run, group, results, out))
+        for group, verdict in judged.items():
+            charts.append(group_chart(run, group, verdict, out))
     return charts
 
 
-def group_chart(run: Run, group: str, results: list[Result], out: Path) -> Chart:
-    """Horizontal bars, fastest on top: median round time with interquartile whiskers."""
-    rows = ranked(results)
-    workload = rows[0].workload
-    title = f"{workload} — {param_text(rows[0].params) or group}"
-    fig = new_figure(8.6, 1.5 + 0.42 * len(rows))
+def bar_text(cell: Judged, baseline: Judged | None) -> str:
+    """``12.3 ms · 1.92x asyncio [1.85-2.01] · tied``: the median, its ratio to the baseline and its place."""
+    parts = [fmt.seconds(cell.result.stats.median)]
+    if baseline is not None and cell is baseline:
+        parts.append("baseline")
+    elif cell.ratio is not None and baseline is not None:
+        low, high = cell.ratio_ci or (math.nan, math.nan)
+        parts.append(f"{fmt.ratio(cell.ratio)} {baseline.label} [{low:.2f}-{high:.2f}]")
+    if cell.place:
+        parts.append("fastest, separated" if cell.place == "wins" else "tied for fastest")
+    if cell.role != RANKED:
+        parts.append(ROLE_NOTES[cell.role])
+    return " · ".join(parts)
+
+
+def group_chart(run: Run, group: str, verdict: Verdict, out: Path) -> Chart:
+    """Horizontal bars, fastest on top: median round time above the ideal, with bootstrap 95% whiskers."""
+    rows = list(verdict.cells)
+    first = rows[0].result
+    workload = first.workload
+    schema = run.schemas.get(workload)
+    title = f"{workload} — {param_text(first.params) or group}"
+    fig = new_figure(9.2, 1.7 + 0.42 * len(rows))
     set_title(fig, title, run)
     ax = fig.add_subplot()
     style_axes(ax)
     ax.grid(axis="y", visible=False)
-    scale, unit = fmt.time_unit_for([r.stats.q3 for r in rows])
-    medians = [r.stats.median / scale for r in rows]
-    lows = [max(r.stats.median - r.stats.q1, 0.0) / scale for r in rows]
-    highs = [max(r.stats.q3 - r.stats.median, 0.0) / scale for r in rows]
-    smallest = min(r.stats.q1 for r in rows) / scale
-    largest = max(r.stats.q3 for r in rows) / scale
-    log = smallest > 0 and largest / smallest > LOG_SCALE_SPREAD
-    left = 10 ** _floor_log10(smallest) if log else 0.0
-    for i, result in enumerate(rows):
-        style = series_style(result, rows)
+    ideal = ideal_time(verdict, schema)
+    shift = ideal or 0.0
+    scale, unit = fmt.time_unit_for([c.ci[1] - shift for c in rows])
+    values = [(c.result.stats.median - shift) / scale for c in rows]
+    lows = [max(c.result.stats.median - c.ci[0], 0.0) / scale for c in rows]
+    highs = [max(c.ci[1] - c.result.stats.median, 0.0) / scale for c in rows]
+    positive = [(c.ci[0] - shift) / scale for c in rows if c.ci[0] > shift]
+    largest = max(c.ci[1] - shift for c in rows) / scale
+    log = bool(positive) and largest / min(positive) > LOG_SCALE_SPREAD
+    left = 10 ** _floor_log10(min(positive)) if log else 0.0
+    for i, cell in enumerate(rows):
+        style = series_style(cell.result, [c.result for c in rows])
+        hollow = cell.role in (PEER, STALLED)
         ax.barh(
             i,
-            medians[i] - left,
+            max(values[i] - left, 0.0),
             left=left,
             height=0.66,
-            color=style.colour,
-            hatch=style.hatch,
-            edgecolor="white",
-            linewidth=0.8,
+            color="white" if hollow else style.colour,
+            hatch="xx" if cell.role == REFERENCE else style.hatch,
+            edgecolor=style.colour if hollow else "white",
+            linewidth=1.4 if hollow else 0.8,
         )
-    ax.errorbar(medians, range(len(rows)), xerr=[lows, highs], fmt="none", ecolor="#222222", elinewidth=1, capsize=3)
-    fastest = rows[0].stats.median
-    for i, result in enumerate(rows):
-        text = f"{fmt.seconds(result.stats.median)}  ({fmt.ratio(result.stats.median / fastest)})"
+    ax.errorbar(values, range(len(rows)), xerr=[lows, highs], fmt="none", ecolor="#222222", elinewidth=1, capsize=3)
+    for i, cell in enumerate(rows):
         ax.annotate(
-            text, (medians[i] + highs[i], i), xytext=(5, 0), textcoords="offset points", va="center", fontsize=8.5
+            bar_text(cell, verdict.baseline),
+            (values[i] + highs[i], i),
+            xytext=(5, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
         )
-    labels = [r.label + (f" ({r.bound})" if r.bound else "") for r in rows]
-    ax.set_yticks(range(len(rows)), labels)
+    ax.set_yticks(range(len(rows)), [c.label for c in rows])
     ax.invert_yaxis()
     if log:
         log_axis(ax, "x")
-        ax.set_xlim(left, largest * 4)
+        ax.set_xlim(left, largest * 10)
     else:
-        ax.set_xlim(0, largest * 1.32)
-    axis = f"median round time ({unit}{', log scale' if log else ''})"
-    ax.set_xlabel(f"{axis}; whiskers: interquartile range; (Nx) = multiple of the fastest")
+        ax.set_xlim(0, largest * 1.9)
+    if ideal is not None:
+        ax.axvline(left, color="#333333", linewidth=1.6)
+        name = f"round time above the ideal of {fmt.seconds(ideal)}"
+    else:
+        name = "median round time"
+    axis = axis_label(name, unit, log)
+    ax.set_xlabel(
+        f"{axis}\nbars: medians; whiskers: 95% bootstrap interval of the median; cross-hatched: reference "
+        "scheduler\nstriped: a second variant of the model; hollow: the cell did not measure the model"
+    )
     stem = "group_" + slug(group)
     save(fig, out, stem)
     question = (
-        f"Which model does the identical {workload} work ({param_text(rows[0].params)}) fastest, and by how much?"
+        f"Which model does the identical {workload} work ({param_text(first.params)}) fastest, and is it separated?"
     )
     return Chart(stem, title, question, workload)
 
 
 def latency_charts(run: Run, workload: str, results: list[Result], out: Path) -> list[Chart]:
     """Per message size (or other fixed parameters): p50..p99.9 per model, one panel per connection count."""
-    have = [r for r in results if any(r.metric(k) is not None for k in LATENCY_KEYS)]
+    keys = latency_keys(results)
+    have = [r for r in results if any(r.metric(k) is not None for k in keys)]
     if not have:
         return []
     panel_key = "connections" if "connections" in varying(have) else None
@@ -129,7 +166,9 @@ def _latency_figure(
     title = f"{workload} latency percentiles — {param_text(shown)}"
     set_title(fig, title, run)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    values = [v for r in results for k in LATENCY_KEYS if (v := r.metric(k)) is not None]
+    keys = latency_keys(results)
+    schema = run.schemas.get(workload)
+    values = [v for r in results for k in keys if (v := r.metric(k)) is not None]
     scale, unit = fmt.time_unit_for(values)
     labels = series_order(results)
     for ax, panel in zip(axes, panels, strict=True):
@@ -137,7 +176,7 @@ def _latency_figure(
         members = [r for r in results if panel_key is None or r.params.get(panel_key) == panel]
         for label in labels:
             for result in (r for r in members if r.label == label):
-                points = [(i, v / scale) for i, k in enumerate(LATENCY_KEYS) if (v := result.metric(k)) is not None]
+                points = [(i, v / scale) for i, k in enumerate(keys) if (v := result.metric(k)) is not None]
                 style = series_style(result, results)
                 ax.plot(
                     [p[0] for p in points],
@@ -150,9 +189,10 @@ def _latency_figure(
                     markerfacecolor="white" if result.bound else style.colour,
                 )
         log_axis(ax, "y")
-        ax.set_xticks(range(len(LATENCY_KEYS)), [LABELS[k] for k in LATENCY_KEYS])
+        ax.set_xticks(range(len(keys)), [metric_label(k, schema) for k in keys])
         ax.set_title(f"{panel_key}={panel}" if panel_key else "")
-        ax.set_ylabel(f"round-trip latency ({unit})")
+        ax.set_xlabel("percentile of the round trips")
+        ax.set_ylabel(axis_label("round-trip latency", unit, True))
     add_legend(fig, results, labels)
     stem = f"{slug(workload)}_latency" + ("_" + slug(param_text(fixed)) if fixed else "")
     save(fig, out, stem)

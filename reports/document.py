@@ -2,7 +2,8 @@
 
 One ``Document`` is built per report and rendered twice: to ``summary.md`` by ``to_markdown`` below
 and to ``index.html`` by ``reports.html``, so both say the same thing with the same numbers. Text may
-use ``**bold**``; everything else is plain text. Stdlib only.
+use ``**bold**`` and ``[links](relative-file)``; everything else is plain text. A ``Section`` is a
+collapsible block in HTML (``<details>``) and a heading with its blocks in Markdown. Stdlib only.
 """
 
 from __future__ import annotations
@@ -37,6 +38,13 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     right_aligned: frozenset[int] = frozenset()
     """Column indexes holding numbers (right-aligned)."""
+    classes: tuple[tuple[str, ...], ...] = ()
+    """Optional per-cell class names (HTML colours them; Markdown ignores them)."""
+
+
+@dataclass(frozen=True)
+class Code:
+    text: str
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,17 @@ class Figure:
     question: str
 
 
-Block = Heading | Paragraph | Alert | Bullets | Table | Figure
+@dataclass(frozen=True)
+class Section:
+    """A titled group of blocks, collapsed in HTML unless ``open``."""
+
+    level: int
+    title: str
+    blocks: tuple[Heading | Paragraph | Alert | Bullets | Table | Figure | Code, ...]
+    open: bool = False
+
+
+Block = Heading | Paragraph | Alert | Bullets | Table | Figure | Code | Section
 
 
 @dataclass
@@ -76,6 +94,14 @@ def _markdown_block(block: Block) -> list[str]:
         return [f"> **{block.text}**"]
     if isinstance(block, Bullets):
         return [f"- {item}" for item in block.items]
+    if isinstance(block, Code):
+        return ["```", block.text, "```"]
+    if isinstance(block, Section):
+        out = ["#" * (block.level + 1) + " " + block.title, ""]
+        for inner in block.blocks:
+            out.extend(_markdown_block(inner))
+            out.append("")
+        return out[:-1]
     if isinstance(block, Table):
         header = "| " + " | ".join(_cell(h) for h in block.headers) + " |"
         rule = "|" + "|".join("---:" if i in block.right_aligned else "---" for i in range(len(block.headers))) + "|"

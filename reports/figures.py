@@ -111,6 +111,45 @@ def log_axis(ax: Axes, which: str) -> None:
     axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
 
 
+def axis_label(name: str, unit: str, log: bool) -> str:
+    """``throughput (k msg/s, log scale)``: every log axis says it is one."""
+    inside = ", ".join(part for part in (unit, "log scale" if log else "") if part)
+    return f"{name} ({inside})" if inside else name
+
+
+def direct_labels(ax: Axes, ends: list[tuple[str, float, float, str]], gap: float = 0.05) -> None:
+    """Label each line at its last point, just right of the axes, spread so no two labels overlap.
+
+    ``ends`` holds (label, x, y, colour) in data coordinates. Positions are computed in axes fractions
+    through the axes' scale and limits (``transScale`` + ``transLimits``), so they hold for log axes and
+    whatever size the layout gives the axes.
+    """
+    if not ends:
+        return
+    ax.autoscale_view()
+    fracs = [float(ax.transLimits.transform(ax.transScale.transform((x, y)))[1]) for _, x, y, _ in ends]
+    order = sorted(range(len(ends)), key=lambda i: fracs[i])
+    spots: list[float] = []
+    for i in order:
+        frac = min(max(fracs[i], 0.0), 1.0)
+        spots.append(max(frac, spots[-1] + gap) if spots else frac)
+    shift = max(spots[-1] - 1.0, 0.0)
+    for i, spot in zip(order, spots, strict=True):
+        label, x, y, colour = ends[i]
+        ax.annotate(
+            label,
+            xy=(x, y),
+            xycoords="data",
+            xytext=(1.02, spot - shift),
+            textcoords="axes fraction",
+            va="center",
+            fontsize=7.5,
+            color=colour,
+            arrowprops={"arrowstyle": "-", "color": colour, "linewidth": 0.5, "alpha": 0.6},
+            annotation_clip=False,
+        )
+
+
 def series_style(result: Result, everything: list[Result]) -> SeriesStyle:
     """Colour by model (family hue), hatch and line style by variant, marker by family."""
     declared = result.extra.get("family") if isinstance(result.extra.get("family"), str) else None

@@ -59,14 +59,16 @@ def byte_unit_for(values: list[float]) -> tuple[float, str]:
     return _BYTE_UNITS[-1]
 
 
-def metric(key: str, value: Any) -> str:
-    """A metric value formatted by its key's unit suffix; '—' when missing."""
+def metric(key: str, value: Any, unit: str | None = None) -> str:
+    """A metric value formatted by its schema unit (else its key's unit suffix); '—' when missing."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if not isinstance(value, int | float):
         return str(value)
+    if unit is not None and unit in _BY_UNIT:
+        return _BY_UNIT[unit](value)
     if key.endswith("_bytes_per_s"):
         return rate(value, "B/s")
     if key.endswith("_msgs_per_s"):
@@ -82,6 +84,18 @@ def metric(key: str, value: Any) -> str:
     if key.startswith("speedup"):
         return f"{value:.2f}x"
     return sig(value)
+
+
+_BY_UNIT = {
+    "s": seconds,
+    "bytes": size,
+    "msgs/s": lambda v: rate(v, "msg/s"),
+    "bytes/s": lambda v: rate(v, "B/s"),
+    "/s": lambda v: rate(v, "/s"),
+    "share": lambda v: f"{v * 100:.0f}%",
+    "ratio": lambda v: f"{v:.2f}x",
+    "count": sig,
+}
 
 
 def unit_kind(key: str) -> str:

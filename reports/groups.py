@@ -1,20 +1,21 @@
-"""Organise a run's results: by workload, by group (models on identical work), ranked, with a baseline.
+"""Organise a run's results: by workload, by group (models on identical work), ranked by median.
 
-Groups are ordered by workload (known workloads first, in the suite's order) and then by their
-parameter values compared as numbers, so N=100 comes before N=1000. Stdlib only.
+Workloads come in the order their schemas give (``order``; workloads without one last, by name), groups
+within a workload by their parameter values compared as numbers, so N=100 comes before N=1000. The
+judging of a group (baseline, intervals, ties) is ``reports.ranking``. Stdlib only.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reports.load import Result
 from reports.palette import model_sort_key
+from reports.schema import WorkloadSchema
 
-WORKLOAD_ORDER = ("sleep_fanout", "tcp_echo", "tcp_client", "timeout_cancel", "cpu_mixed")
-BASELINE_MODEL = "asyncio"
+Schemas = Mapping[str, WorkloadSchema]
 
 
 def value_key(value: Any) -> tuple[int, float, str]:
@@ -26,37 +27,29 @@ def params_key(params: dict[str, Any]) -> tuple[tuple[int, float, str], ...]:
     return tuple(value_key(v) for v in params.values())
 
 
-def workload_key(workload: str) -> tuple[int, str]:
-    return (WORKLOAD_ORDER.index(workload), "") if workload in WORKLOAD_ORDER else (len(WORKLOAD_ORDER), workload)
+def workload_key(workload: str, schemas: Schemas | None = None) -> tuple[int, str]:
+    schema = (schemas or {}).get(workload)
+    return (schema.order, workload) if schema is not None else (1_000_000, workload)
 
 
-def by_workload(results: Iterable[Result]) -> dict[str, list[Result]]:
+def by_workload(results: Iterable[Result], schemas: Schemas | None = None) -> dict[str, list[Result]]:
     out: dict[str, list[Result]] = {}
     for result in results:
         out.setdefault(result.workload, []).append(result)
-    return {w: out[w] for w in sorted(out, key=workload_key)}
+    return {w: out[w] for w in sorted(out, key=lambda w: workload_key(w, schemas))}
 
 
-def by_group(results: Iterable[Result]) -> dict[str, list[Result]]:
+def by_group(results: Iterable[Result], schemas: Schemas | None = None) -> dict[str, list[Result]]:
     """Groups in report order; each group's results ranked fastest (lowest median) first."""
     out: dict[str, list[Result]] = {}
     for result in results:
         out.setdefault(result.group, []).append(result)
-    order = sorted(out, key=lambda g: (workload_key(out[g][0].workload), params_key(out[g][0].params), g))
+    order = sorted(out, key=lambda g: (workload_key(out[g][0].workload, schemas), params_key(out[g][0].params), g))
     return {g: ranked(out[g]) for g in order}
 
 
 def ranked(results: Iterable[Result]) -> list[Result]:
     return sorted(results, key=lambda r: (r.stats.median, r.label))
-
-
-def baseline(results: list[Result]) -> Result | None:
-    """The group's asyncio result (plain, else variant 'default', else its fastest variant), if any."""
-    candidates = [r for r in results if r.model == BASELINE_MODEL]
-    for result in candidates:
-        if result.variant in (None, "default"):
-            return result
-    return min(candidates, key=lambda r: r.stats.median) if candidates else None
 
 
 def varying(results: list[Result]) -> dict[str, list[Any]]:
@@ -92,15 +85,6 @@ def _is_num(value: Any) -> bool:
 
 def _hashable(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool | None) else repr(value)
-
-
-def reference(results: list[Result]) -> tuple[Result, str]:
-    """What a group's ratios are relative to: asyncio when it ran, else the group's fastest result."""
-    base = baseline(results)
-    if base is not None:
-        return base, base.label
-    fastest = ranked(results)[0]
-    return fastest, f"the fastest ({fastest.label})"
 
 
 def heaviest(groups: dict[str, list[Result]]) -> str:

@@ -12,13 +12,20 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from reports.legacy_schema import LEGACY_DEFAULT_VARIANTS, LEGACY_REFERENCE_SCHEDULERS
+from reports.schema import WorkloadSchema, schemas_of
+
 REQUIRED_STATS = ("median", "q1", "q3", "min", "max", "rounds")
 BOUND_FLAGS = {"client_bound": "client-bound", "reference_server_bound": "server-bound"}
-"""extra_info flags saying a cell measured the load generator (echo) or the reference server (client)."""
+"""Old extra_info flags saying a cell measured the load generator (echo) or the reference server (client)."""
+BOTTLENECKS = ("under_test", "peer", "neither")
+"""``extra_info["bottleneck"]``: the side under test was saturated; the peer set the pace; nothing was (stalled)."""
+BOTTLENECK_TEXT = {"peer": "peer-bound", "neither": "stalled"}
 
 
 class ReportInputError(Exception):
@@ -50,6 +57,8 @@ class Result:
     params: dict[str, Any]
     stats: Stats
     extra: dict[str, Any]
+    flag_keys: tuple[str, ...] = tuple(BOUND_FLAGS)
+    """extra_info keys that, when true, mark the cell as measuring its peer (the workload schema's ``flags``)."""
 
     @property
     def label(self) -> str:
@@ -69,12 +78,35 @@ class Result:
         return float(value) if math.isfinite(value) else None
 
     @property
+    def bottleneck(self) -> str:
+        """'under_test' (rankable), 'peer' (the load generator or reference server set the pace) or 'neither'."""
+        saved = self.extra.get("bottleneck")
+        if saved in BOTTLENECKS:
+            return str(saved)
+        return "peer" if any(self.extra.get(key) is True for key in self.flag_keys) else "under_test"
+
+    @property
     def bound(self) -> str | None:
-        """'client-bound' or 'server-bound' when the cell measured the other side of the connection, else None."""
-        for key, text in BOUND_FLAGS.items():
-            if self.extra.get(key) is True:
-                return text
-        return None
+        """How a cell that did not measure the side under test is named ('client-bound', 'stalled', ...), else None."""
+        kind = self.bottleneck
+        if kind == "under_test":
+            return None
+        if kind == "peer" and "bottleneck" not in self.extra:
+            for key in self.flag_keys:
+                if self.extra.get(key) is True:
+                    return BOUND_FLAGS.get(key, key.replace("_", "-"))
+        return BOTTLENECK_TEXT[kind]
+
+    @property
+    def reference_scheduler(self) -> bool:
+        """One of the suite's own schedulers (a lower bound nobody deploys), never a winner."""
+        saved = self.extra.get("reference_scheduler")
+        return saved if isinstance(saved, bool) else self.model in LEGACY_REFERENCE_SCHEDULERS
+
+    @property
+    def default_variant(self) -> bool:
+        saved = self.extra.get("default_variant")
+        return saved if isinstance(saved, bool) else self.variant in LEGACY_DEFAULT_VARIANTS
 
 
 @dataclass(frozen=True)
@@ -106,6 +138,17 @@ class Run:
     @property
     def session(self) -> dict[str, Any]:
         return dict(self.status)
+
+    @cached_property
+    def schemas(self) -> dict[str, WorkloadSchema]:
+        """Every workload's schema (the run's own, else the legacy table), in report order."""
+        return schemas_of(self.session)
+
+    @property
+    def environment(self) -> dict[str, Any]:
+        """``corobench.environment`` (command, profile, pip freeze, cores, Python build, load), when recorded."""
+        env = self.session.get("environment")
+        return env if isinstance(env, dict) else {}
 
     @property
     def stem(self) -> str:
@@ -171,6 +214,8 @@ def parse_run(path: Path, doc: Any) -> Run:
         raise ReportInputError(f"{path}: the run holds no benchmark results")
     commit = doc.get("commit_info")
     session = doc.get("corobench")
+    schemas = schemas_of(session if isinstance(session, dict) else {})
+    results = [_with_flags(r, schemas.get(r.workload)) for r in results]
     return Run(
         path=path,
         machine=_parse_machine(doc.get("machine_info")),
@@ -237,6 +282,12 @@ def _parse_result(path: Path, index: int, bench: Any) -> Result | str:
     )
 
 
+def _with_flags(result: Result, schema: WorkloadSchema | None) -> Result:
+    if schema is None or not schema.flags:
+        return result
+    return replace(result, flag_keys=tuple(dict.fromkeys((*schema.flags, *BOUND_FLAGS))))
+
+
 def _text_or(value: Any, default: str) -> str:
     return value if isinstance(value, str) and value else default
 
@@ -278,11 +329,21 @@ def _merged_status(runs: list[Run]) -> tuple[tuple[str, Any], ...]:
     sessions = [run.session for run in runs if run.session]
     if not sessions:
         return ()
-    return (
+    workloads: dict[str, Any] = {}
+    for s in sessions:
+        if isinstance(s.get("workloads"), dict):
+            workloads.update(s["workloads"])
+    merged: list[tuple[str, Any]] = [
         ("partial", any(s.get("partial") for s in sessions)),
         ("failed_cells", [cell for s in sessions for cell in s.get("failed_cells", [])]),
         ("skipped_cells", [cell for s in sessions for cell in s.get("skipped_cells", [])]),
-    )
+    ]
+    if workloads:
+        merged.append(("workloads", workloads))
+    environments = [s["environment"] for s in sessions if isinstance(s.get("environment"), dict)]
+    if environments:
+        merged.append(("environment", environments[-1]))
+    return tuple(merged)
 
 
 def machine_mismatch(runs: list[Run]) -> str | None:

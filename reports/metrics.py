@@ -1,53 +1,18 @@
-"""What each known workload's metrics are called and which of them a table or chart shows.
+"""A metric's label, unit, direction and table placement, read from the run's workload schema.
 
-Metric keys are corobench's stable ``extra_info`` names. A workload not listed here still gets a table
-of every numeric metric it saved; a metric a result lacks is shown as missing, never an error.
+Metric keys are corobench's stable ``extra_info`` names; ``reports.schema`` gives each workload's
+declared metrics. A metric no schema declares (or a workload without a schema) is still shown: named
+from its key, its unit read from the key's suffix, higher-is-better for rates. A metric a result lacks
+is shown as missing, never an error. Stdlib only.
 """
 
 from __future__ import annotations
 
-from reports.load import Result
+import re
 
-LABELS = {
-    "overhead_per_task_s": "overhead / task",
-    "rss_per_task_bytes": "memory / task",
-    "peak_rss_bytes": "peak RSS",
-    "throughput_msgs_per_s": "throughput",
-    "throughput_bytes_per_s": "throughput (bytes)",
-    "latency_p50_s": "p50",
-    "latency_p90_s": "p90",
-    "latency_p99_s": "p99",
-    "latency_p999_s": "p99.9",
-    "latency_max_s": "max",
-    "server_cpu_s": "server CPU",
-    "server_cpu_per_msg_s": "server CPU / msg",
-    "server_cpu_util": "server CPU use",
-    "rss_per_connection_bytes": "memory / connection",
-    "cancel_cost_per_task_s": "cancel cost / task",
-    "completed": "completed",
-    "cancelled": "cancelled",
-    "ideal_one_core_s": "ideal, one core",
-    "ideal_all_cores_s": "ideal, all cores",
-    "task_cpu_s": "CPU / task",
-    "cpu_share": "CPU share",
-    "speedup_vs_one_core": "speed-up vs one core",
-    "reference_server_cpu_util": "reference server CPU use",
-}
-TABLE_COLUMNS = {
-    "sleep_fanout": ("overhead_per_task_s", "rss_per_task_bytes"),
-    "tcp_echo": (
-        "throughput_msgs_per_s",
-        "latency_p50_s",
-        "latency_p99_s",
-        "server_cpu_per_msg_s",
-        "server_cpu_util",
-        "rss_per_connection_bytes",
-    ),
-    "tcp_client": ("throughput_msgs_per_s", "reference_server_cpu_util", "rss_per_connection_bytes"),
-    "timeout_cancel": ("cancel_cost_per_task_s", "completed", "cancelled", "rss_per_task_bytes"),
-    "cpu_mixed": ("cpu_share", "ideal_one_core_s", "ideal_all_cores_s", "speedup_vs_one_core"),
-}
-LATENCY_KEYS = ("latency_p50_s", "latency_p90_s", "latency_p99_s", "latency_p999_s")
+from reports.load import Result
+from reports.schema import MetricSpec, WorkloadSchema, guess_unit
+
 NOT_METRICS = frozenset(
     {
         "model",
@@ -62,23 +27,50 @@ NOT_METRICS = frozenset(
         "reference_server_bound",
         "pinned_to_separate_cores",
         "cores",
+        "bottleneck",
+        "bottleneck_evidence",
+        "reference_scheduler",
+        "default_variant",
     }
 )
-HIGHER_IS_BETTER_SUFFIXES = ("_per_s",)
-HIGHER_IS_BETTER_KEYS = frozenset({"completed", "speedup_vs_one_core"})
+_LATENCY = re.compile(r"^latency_p(\d+)_s$")
 
 
-def label(key: str) -> str:
-    return LABELS.get(key, key.replace("_", " "))
+def spec(key: str, schema: WorkloadSchema | None) -> MetricSpec:
+    declared = schema.metric(key) if schema is not None else None
+    if declared is not None:
+        return declared
+    unit = guess_unit(key)
+    return MetricSpec(key, key.replace("_", " "), unit, higher_is_better=unit.endswith("/s") or unit == "ratio")
 
 
-def table_columns(workload: str, results: list[Result]) -> list[str]:
-    """The metric columns a group's table shows: the workload's list, or every numeric metric saved."""
-    known = TABLE_COLUMNS.get(workload)
-    if known is not None:
-        return [key for key in known if any(r.metric(key) is not None for r in results)]
+def label(key: str, schema: WorkloadSchema | None = None) -> str:
+    return spec(key, schema).label
+
+
+def unit(key: str, schema: WorkloadSchema | None = None) -> str:
+    return spec(key, schema).unit
+
+
+def higher_is_better(key: str, schema: WorkloadSchema | None = None) -> bool:
+    return spec(key, schema).higher_is_better
+
+
+def table_columns(schema: WorkloadSchema | None, results: list[Result]) -> list[str]:
+    """The metric columns a group's table shows: the schema's table metrics, else every numeric metric saved."""
+    if schema is not None and schema.metrics:
+        keys = [m.key for m in schema.metrics if m.table]
+        return [key for key in keys if any(r.metric(key) is not None for r in results)]
     return sorted({key for r in results for key in r.extra if key not in NOT_METRICS and r.metric(key) is not None})
 
 
-def higher_is_better(key: str) -> bool:
-    return key in HIGHER_IS_BETTER_KEYS or key.endswith(HIGHER_IS_BETTER_SUFFIXES)
+def latency_keys(results: list[Result]) -> list[str]:
+    """The latency percentiles the results carry (``latency_p50_s``, ..., ``latency_p999_s``), lowest first."""
+    found = {key for r in results for key in r.extra if _LATENCY.match(key) and r.metric(key) is not None}
+    return sorted(found, key=_percentile)
+
+
+def _percentile(key: str) -> float:
+    match = _LATENCY.match(key)
+    digits = match.group(1) if match else "0"
+    return float(digits[:2] + "." + digits[2:]) if len(digits) > 2 else float(digits)

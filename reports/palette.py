@@ -1,7 +1,9 @@
 """Fixed colours and markers per concurrency model, so a model looks the same in every chart.
 
-Each model family has its own hue (greenlet-based: greens; event loops: blues and purples; threads:
-orange; processes: red) and each known model a fixed shade of it. A model this module does not know
+Every known model has its own colour, chosen so that no two are easily confused (a qualitative palette
+in the spirit of matplotlib's ``tab10``/``tab20``), loosely grouped by family: greenlet-based in greens
+and olive, event loops in blues, purple, brown and pink, threads orange, processes red; the suite's own
+reference schedulers in olive (greenlet hub) and grey (generators). A model this module does not know
 takes its family from ``extra_info["family"]`` when a result carries one, else ``other`` (greys), and
 a shade picked from a stable hash of its name. Variants of a model (``asyncio (streams)``) keep the
 model's colour and differ by hatch and line style. Pure data; matplotlib is not imported here.
@@ -28,17 +30,17 @@ FAMILY_LABELS = {
     "other": "other",
 }
 MODEL_COLOURS = {
-    "greenlet": "#00441b",
-    "gevent": "#238b45",
-    "eventlet": "#74c476",
-    "asyncio": "#2171b5",
-    "uvloop": "#6baed6",
-    "trio": "#17a2b8",
-    "generators": "#08306b",
-    "tornado": "#54278f",
-    "twisted": "#9e9ac8",
-    "threads": "#e6550d",
-    "multiprocess_asyncio": "#a50f15",
+    "greenlet": "#9a9a1e",
+    "gevent": "#2ca02c",
+    "eventlet": "#7fd67f",
+    "asyncio": "#1f77b4",
+    "uvloop": "#17becf",
+    "trio": "#9467bd",
+    "generators": "#7f7f7f",
+    "tornado": "#8c564b",
+    "twisted": "#e377c2",
+    "threads": "#ff7f0e",
+    "multiprocess_asyncio": "#d62728",
 }
 SPARE_SHADES = {
     "greenlet": ("#41ab5d", "#006d2c", "#a1d99b"),

@@ -1,16 +1,19 @@
 """Scaling and memory charts: one metric against one parameter (log x), one line per model.
 
-Each ``Spec`` names a workload, a metric key and the parameter on the x axis. Parameters other than
-x that vary between results (e.g. ``message_size`` for echo) give one panel each; parameters that are
-the same everywhere go in the title. A spec is skipped when its workload, metric or parameter is
-absent or x takes fewer than two values. Points flagged client- or server-bound are drawn hollow. Uses
-matplotlib's ``Axes.plot`` with log axes on figures from ``reports.figures``.
+The charts come from the run's workload schemas (``charts``: metric, x, name, question, guides,
+section), so a new workload gets its charts without code here. Parameters other than x that vary (e.g.
+``message_size``) give one panel each; fixed ones go in the title. A chart is skipped when its metric or
+parameter is absent or x takes fewer than two values. Readability: the baseline, the two best and the
+worst series at the largest x are coloured, the rest greyed; every line carries a direct label at its
+end instead of a legend; axes of time, bytes and rates are always logarithmic and say so; per-unit
+memory charts draw their resolution (one page over N) and put figures below it on that line; speed-up
+charts draw the one-core and all-cores ideals. Points of cells that did not measure the side under test
+are hollow. Uses matplotlib's ``Axes.plot``/``annotate`` on figures from ``reports.figures``.
 """
 
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib.axes import Axes
@@ -18,7 +21,8 @@ from matplotlib.axes import Axes
 from reports import fmt
 from reports.figures import (
     Chart,
-    add_legend,
+    axis_label,
+    direct_labels,
     log_axis,
     new_figure,
     param_text,
@@ -30,115 +34,47 @@ from reports.figures import (
 )
 from reports.groups import constant_params, derived_keys, panel_keys, series_order, value_key
 from reports.load import Result, Run
+from reports.memory import PAGE_BYTES
+from reports.metrics import higher_is_better
 from reports.metrics import label as metric_label
+from reports.metrics import unit as metric_unit
+from reports.schema import ChartSpec, WorkloadSchema
 
-LOG_Y_SPREAD = 8.0
-
-
-@dataclass(frozen=True)
-class Spec:
-    workload: str
-    metric: str
-    x: str
-    name: str
-    question: str
-    section: str = ""
-    guides: bool = False
-    """Draw the one-core and all-cores ideals (speed-up charts)."""
-
-
-SPECS = (
-    Spec(
-        "sleep_fanout",
-        "overhead_per_task_s",
-        "n",
-        "overhead_vs_n",
-        "How much time does each model add per task, and does that cost grow as the number of tasks grows?",
-    ),
-    Spec(
-        "tcp_echo",
-        "throughput_msgs_per_s",
-        "connections",
-        "throughput_vs_connections",
-        "How many echoes per second does each model's server sustain as connections grow, for each message size?",
-    ),
-    Spec(
-        "tcp_echo",
-        "server_cpu_per_msg_s",
-        "connections",
-        "server_cpu_per_msg",
-        "How much server CPU time does each model spend per echoed message?",
-    ),
-    Spec(
-        "tcp_client",
-        "throughput_msgs_per_s",
-        "connections",
-        "throughput_vs_connections",
-        "How many round trips per second can each model drive as a client as connections grow?",
-    ),
-    Spec(
-        "timeout_cancel",
-        "cancel_cost_per_task_s",
-        "n",
-        "cancel_cost_vs_n",
-        "What does cancelling a task on timeout cost per task in each model, as the number of tasks grows?",
-    ),
-    Spec(
-        "cpu_mixed",
-        "speedup_vs_one_core",
-        "work",
-        "speedup_vs_work",
-        "As each task's CPU work after its IO grows, which models stay near one core's ideal and which use more "
-        "cores (above 1)?",
-        guides=True,
-    ),
-    Spec(
-        "sleep_fanout",
-        "rss_per_task_bytes",
-        "n",
-        "memory_per_task",
-        "How many bytes of memory does each concurrent task cost in each model?",
-        "memory",
-    ),
-    Spec(
-        "timeout_cancel",
-        "rss_per_task_bytes",
-        "n",
-        "memory_per_task",
-        "How many bytes of memory does each cancelled task cost in each model?",
-        "memory",
-    ),
-    Spec(
-        "tcp_echo",
-        "rss_per_connection_bytes",
-        "connections",
-        "memory_per_connection",
-        "How many bytes of server memory does each open connection cost in each model?",
-        "memory",
-    ),
-    Spec(
-        "tcp_client",
-        "rss_per_connection_bytes",
-        "connections",
-        "memory_per_connection",
-        "How many bytes of client memory does each open connection cost in each model?",
-        "memory",
-    ),
-)
+LOG_UNITS = frozenset({"s", "bytes", "msgs/s", "bytes/s", "/s"})
+"""Units whose charts always use a log y axis (one scale type per chart kind)."""
+GREY = "#b8b8b8"
+HIGHLIGHTED = 4
 
 
 def scaling_charts(run: Run, workload: str, results: list[Result], out: Path) -> list[Chart]:
+    schema = run.schemas.get(workload)
     charts = []
-    for spec in SPECS:
-        if spec.workload != workload:
-            continue
+    for spec in schema.charts if schema is not None else ():
         have = [r for r in results if r.metric(spec.metric) is not None and _is_number(r.params.get(spec.x))]
         if len({r.params[spec.x] for r in have}) >= 2:
-            charts.append(line_chart(run, spec, have, out))
+            charts.append(line_chart(run, spec, schema, have, out))
     return charts
 
 
-def line_chart(run: Run, spec: Spec, results: list[Result], out: Path) -> Chart:
+def highlighted(results: list[Result], spec: ChartSpec, schema: WorkloadSchema | None) -> set[str]:
+    """The baseline, the two best and the worst series at the largest x (cells that measured the model)."""
+    top = max(float(r.params[spec.x]) for r in results)
+    at_top = [
+        r
+        for r in results
+        if float(r.params[spec.x]) == top and r.bottleneck == "under_test" and not r.reference_scheduler
+    ]
+    best_first = sorted(
+        at_top, key=lambda r: r.metric(spec.metric) or 0.0, reverse=higher_is_better(spec.metric, schema)
+    )
+    chosen = {r.label for r in results if r.model == "asyncio" and r.default_variant}
+    for r in [*best_first[:2], *best_first[-1:]]:
+        if len(chosen) < HIGHLIGHTED:
+            chosen.add(r.label)
+    return chosen
+
+
+def line_chart(run: Run, spec: ChartSpec, schema: WorkloadSchema | None, results: list[Result], out: Path) -> Chart:
     keys = panel_keys(results, spec.x)
     panels: dict[tuple[object, ...], list[Result]] = {}
     for result in results:
@@ -148,47 +84,91 @@ def line_chart(run: Run, spec: Spec, results: list[Result], out: Path) -> Chart:
     x_name = "N" if spec.x == "n" else spec.x
     context = [param_text(fixed)] if fixed else []
     context += [f"{k} set by {x_name}" for k in derived_keys(results, spec.x)]
-    title = f"{spec.workload}: {metric_label(spec.metric)} against {x_name}" + (
-        f" — {', '.join(context)}" if context else ""
-    )
-    fig = new_figure(max(7.5, 0.6 + 4.2 * len(order)), 5.2)
+    name = metric_label(spec.metric, schema)
+    title = f"{spec.workload}: {name} against {x_name}" + (f" — {', '.join(context)}" if context else "")
+    fig = new_figure(max(7.5, 1.6 + 4.6 * len(order)), 5.0)
     set_title(fig, title, run)
     axes = fig.subplots(1, len(order), squeeze=False)[0]
+    unit = metric_unit(spec.metric, schema)
     values = [v for r in results if (v := r.metric(spec.metric)) is not None]
-    scale, unit = fmt.axis_unit(spec.metric, values)
-    positive = [v for v in values if v > 0]
-    log_y = bool(positive) and len(positive) == len(values) and max(positive) / min(positive) > LOG_Y_SPREAD
+    scale, unit_text = fmt.axis_unit(spec.metric, values)
+    floor = _resolution_floor(unit, spec, results)
+    log_y = unit in LOG_UNITS and (floor is not None or all(v > 0 for v in values))
+    coloured = highlighted(results, spec, schema)
     labels = series_order(results)
     for ax, key in zip(axes, order, strict=True):
         style_axes(ax)
-        members = panels[key]
+        ends: list[tuple[str, float, float, str]] = []
         for label in labels:
-            points = sorted((r for r in members if r.label == label), key=lambda r: value_key(r.params[spec.x]))
+            points = sorted((r for r in panels[key] if r.label == label), key=lambda r: value_key(r.params[spec.x]))
             if not points:
                 continue
             style = series_style(points[0], results)
+            colour = style.colour if label in coloured else GREY
             xs = [float(r.params[spec.x]) for r in points]
-            ys = [(r.metric(spec.metric) or 0.0) / scale for r in points]
-            ax.plot(xs, ys, color=style.colour, linestyle=style.linestyle, linewidth=1.5)
+            ys = [_floored(r, spec, floor) / scale for r in points]
+            ax.plot(
+                xs,
+                ys,
+                color=colour,
+                linestyle=style.linestyle,
+                linewidth=1.8 if label in coloured else 1.0,
+                zorder=3 if label in coloured else 2,
+            )
             for r, x, y in zip(points, xs, ys, strict=True):
-                face = "white" if r.bound else style.colour
-                ax.plot([x], [y], marker=style.marker, color=style.colour, markersize=5.5, markerfacecolor=face)
+                face = "white" if r.bound else colour
+                ax.plot([x], [y], marker=style.marker, color=colour, markersize=5, markerfacecolor=face, zorder=4)
+            ends.append((label, xs[-1], ys[-1], colour if label in coloured else "#7a7a7a"))
         if spec.guides:
-            _draw_guides(ax, spec, members)
-        scale_name = _x_axis(ax, sorted({float(r.params[spec.x]) for r in members}))
+            _draw_guides(ax, spec, panels[key])
+        if floor is not None:
+            _draw_resolution(ax, spec, panels[key], scale)
+        scale_name = _x_axis(ax, sorted({float(r.params[spec.x]) for r in panels[key]}))
         if log_y:
             log_axis(ax, "y")
         else:
             ax.set_ylim(bottom=0)
         ax.set_xlabel(f"{x_name}{scale_name}")
-        ax.set_ylabel(f"{metric_label(spec.metric)}" + (f" ({unit})" if unit else ""))
+        ax.set_ylabel(axis_label(name, unit_text, log_y))
         ax.set_title(param_text(dict(zip(keys, key, strict=True))))
-        if spec.guides:
-            ax.legend(loc="best", fontsize=8, frameon=False)
-    add_legend(fig, results, labels)
+        if spec.guides or floor is not None:
+            ax.legend(loc="best", fontsize=7.5, frameon=False)
+        direct_labels(ax, ends)
+    better = "higher is better" if higher_is_better(spec.metric, schema) else "lower is better"
+    fig.supxlabel(
+        f"{better} · grey: the other models · hollow marker: the cell did not measure the model",
+        fontsize=7.5,
+        color="#555555",
+    )
     stem = f"{slug(spec.workload)}_{spec.name}"
     save(fig, out, stem)
     return Chart(stem, title, spec.question, spec.section or spec.workload)
+
+
+def _resolution_floor(unit: str, spec: ChartSpec, results: list[Result]) -> float | None:
+    """For per-unit bytes charted against their unit count: the smallest resolution (page / largest N)."""
+    if unit != "bytes" or "_per_" not in spec.metric:
+        return None
+    return PAGE_BYTES / max(float(r.params[spec.x]) for r in results)
+
+
+def _floored(result: Result, spec: ChartSpec, floor: float | None) -> float:
+    value = result.metric(spec.metric) or 0.0
+    if floor is None:
+        return value
+    return max(value, PAGE_BYTES / float(result.params[spec.x]))
+
+
+def _draw_resolution(ax: Axes, spec: ChartSpec, members: list[Result], scale: float) -> None:
+    xs = sorted({float(r.params[spec.x]) for r in members})
+    ax.plot(
+        xs,
+        [PAGE_BYTES / x / scale for x in xs],
+        color="#555555",
+        linewidth=1,
+        linestyle=":",
+        label="resolution: one page / N (figures below sit on it)",
+    )
 
 
 def _x_axis(ax: Axes, ticks: list[float]) -> str:
@@ -207,7 +187,7 @@ def _x_axis(ax: Axes, ticks: list[float]) -> str:
     return note
 
 
-def _draw_guides(ax: Axes, spec: Spec, members: list[Result]) -> None:
+def _draw_guides(ax: Axes, spec: ChartSpec, members: list[Result]) -> None:
     """Reference lines for speed-up charts: one core's ideal (1.0) and the all-cores ideal per x."""
     ax.axhline(1.0, color="#555555", linewidth=1, linestyle=":", label="ideal on one core")
     per_x: dict[float, list[float]] = {}

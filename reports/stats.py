@@ -9,6 +9,8 @@
   comparison of 60 benchmarks does not flag about three of them by chance.
 - ``smallest_p``: the smallest two-sided p-value the exact test can reach for given sample sizes
   (3 rounds against 3 can never reach 0.05).
+- ``bootstrap_medians`` / ``percentile_interval``: the resampled medians of one cell's rounds and the
+  95% interval they span, the basis of every "wins" and "tied" in a single-run report.
 """
 
 from __future__ import annotations
@@ -111,3 +113,23 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
         running = min(running, p_values[index] * m / rank)
         adjusted[index] = min(running, 1.0)
     return adjusted
+
+
+def bootstrap_medians(data: Sequence[float], resamples: int = 1000, seed: int = 12345) -> list[float]:
+    """Medians of ``resamples`` resamples (with replacement) of ``data``, drawn with ``random.Random(seed)``."""
+    if not data:
+        return []
+    rng = random.Random(seed)
+    n = len(data)
+    return [statistics.median(rng.choices(data, k=n)) for _ in range(resamples)]
+
+
+def percentile_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """The central ``level`` share of ``values`` (percentile method); (nan, nan) for no values."""
+    if not values:
+        return (math.nan, math.nan)
+    ordered = sorted(values)
+    tail = (1 - level) / 2
+    low = ordered[int(tail * len(ordered))]
+    high = ordered[min(len(ordered) - 1, math.ceil((1 - tail) * len(ordered)) - 1)]
+    return (low, high)

@@ -1,53 +1,66 @@
-"""Build the report ``Document`` of one run: environment, advice, overview, per-group rankings, memory.
+"""Build the report ``Document`` of one run: decision matrix, how to read it, reproduce box, advice, groups.
 
-Every number comes straight from the saved JSON: a group's "median" column is ``stats.median``
-formatted to four significant digits, ratios are ratios of those medians, metric columns are the
-``extra_info`` values. Charts are referenced by file stem. Renders through ``reports.document`` and
-``reports.html``. Stdlib only.
+Order: warnings and run status; the decision matrix with a verdict per scenario and the caveats
+(``reports.decision``); how to read the page; the reproduce box with links to the JSON and the CSV
+(``reports.reproduce``); the generated advice (``reports.advice``); an overview; then per workload its
+scaling charts and one collapsible section per group; memory; environment and versions. Every number
+comes straight from the saved JSON: a group's "median" column is ``stats.median`` to four significant
+digits, intervals are bootstrap intervals from ``stats.data`` (``reports.ranking``), metric columns
+are the ``extra_info`` values formatted by the schema's units. Stdlib only.
 """
 
 from __future__ import annotations
 
+import math
+
 from reports import fmt
 from reports.advice import advice
-from reports.document import Alert, Bullets, Document, Figure, Heading, Paragraph, Table
+from reports.decision import matrix_blocks
+from reports.document import Alert, Block, Bullets, Document, Figure, Heading, Paragraph, Section, Table
 from reports.figures import Chart, param_text, slug
-from reports.groups import by_group, by_workload, geomean, panel_keys, reference, series_order, value_key, varying
+from reports.groups import by_workload, geomean, panel_keys, series_order, value_key, varying
 from reports.load import Result, Run
+from reports.memory import shown
 from reports.metrics import label as metric_label
 from reports.metrics import table_columns
+from reports.metrics import unit as metric_unit
+from reports.ranking import PEER, REFERENCE, STALLED, Judged, Verdict, verdicts
+from reports.reproduce import reproduce_blocks
 from reports.run_status import status_blocks
-from reports.scaling import SPECS
+from reports.schema import WorkloadSchema
 
 BIG_MESSAGE_BYTES = 100 * 1024
-BOUND_NOTES = {
-    "client-bound": "the server under test was not saturated in this cell, so it measures the load generator.",
-    "server-bound": "the reference echo server was busy nearly the whole round, so it measures that server, "
-    "not the client model.",
-}
+ROLE_TEXT = {REFERENCE: "reference scheduler", PEER: "peer-bound", STALLED: "stalled"}
 
 
-def run_document(run: Run, charts: list[Chart]) -> Document:
+def run_document(run: Run, charts: list[Chart], json_names: list[str] | None = None) -> Document:
     doc = Document(f"corobench report — run {run.short_id}")
     for warning in run.warnings:
         doc.add(Alert(warning))
     doc.add(*status_blocks(run.session))
-    doc.add(Heading(1, "Environment"), environment_table(run), versions_table(run))
+    doc.add(*matrix_blocks(run))
+    doc.add(Heading(1, "How to read this"), Bullets(tuple(notes(run))))
+    doc.add(*reproduce_blocks(run, json_names or []))
     doc.add(Heading(1, "What this means for your choice"))
     doc.add(Paragraph("Generated from this run's numbers; a single run on one machine, so read it with the noise."))
     for workload, sentences in advice(run):
         doc.add(Heading(2, workload), Bullets(tuple(sentences)))
     if len(series_order(run.results)) > 1:
         doc.add(Heading(1, "Overview"), *overview(run))
-    for workload, results in by_workload(run.results).items():
+    judged = verdicts(run)
+    for workload in by_workload(run.results, run.schemas):
+        schema = run.schemas.get(workload)
         doc.add(Heading(1, workload))
+        if schema is not None and schema.question:
+            doc.add(Paragraph(schema.question))
         doc.add(*[_figure(c) for c in charts if c.section == workload and not c.stem.startswith("group_")])
-        for group, rows in by_group(results).items():
-            doc.add(*group_section(group, rows, charts))
+        groups = [v for v in judged.values() if v.cells[0].result.workload == workload]
+        for verdict in groups:
+            doc.add(group_section(verdict, schema, charts, open_=len(groups) == 1))
     memory = memory_blocks(run, charts)
     if memory:
         doc.add(Heading(1, "Memory"), *memory)
-    doc.add(Heading(1, "How to read this"), Bullets(tuple(notes(run))))
+    doc.add(Heading(1, "Environment"), environment_table(run), versions_table(run))
     return doc
 
 
@@ -67,7 +80,7 @@ def environment_table(run: Run) -> Table:
         ("Commit", commit_text),
         ("pytest-benchmark", run.version),
         ("Rounds", "; ".join(f"{n} measured" + (f" + {w} warm-up" if w else "") for n, w in rounds)),
-        ("Results", f"{len(run.results)} benchmarks in {len(by_group(run.results))} groups, from {run.path.name}"),
+        ("Results", f"{len(run.results)} benchmarks in {len(verdicts(run))} groups, from {run.path.name}"),
     ]
     return Table(("", "value"), tuple(rows))
 
@@ -79,17 +92,16 @@ def versions_table(run: Run) -> Table:
 
 
 def overview(run: Run) -> list[Table | Paragraph]:
-    """Geometric mean over each workload's groups of (model median / reference median)."""
-    workloads = by_workload(run.results)
+    """Geometric mean over each workload's groups of (median / the asyncio baseline's), ranked cells only."""
     ratios: dict[tuple[str, str], list[float]] = {}
-    references: set[str] = set()
-    for workload, results in workloads.items():
-        for rows in by_group(results).values():
-            base, name = reference(rows)
-            references.add(name.split(" (")[0])
-            for r in rows:
-                if base.stats.median > 0:
-                    ratios.setdefault((r.label, workload), []).append(r.stats.median / base.stats.median)
+    workloads: list[str] = []
+    for verdict in verdicts(run).values():
+        workload = verdict.cells[0].result.workload
+        if workload not in workloads:
+            workloads.append(workload)
+        for cell in verdict.cells:
+            if cell.ratio is not None and cell.role in ("ranked", REFERENCE):
+                ratios.setdefault((cell.label, workload), []).append(cell.ratio)
     labels = series_order(run.results)
     table_rows = []
     for label in labels:
@@ -98,69 +110,111 @@ def overview(run: Run) -> list[Table | Paragraph]:
             values = ratios.get((label, workload))
             cells.append(f"{fmt.ratio(geomean(values))} ({len(values)})" if values else "—")
         table_rows.append(tuple(cells))
-    base_text = " or ".join(sorted(references))
     text = (
-        f"Median time relative to {base_text} in the same group (1.00x = as fast; 2.00x = twice the time), "
-        f"geometric mean over the workload's groups; in brackets the number of groups."
+        "Median round time relative to asyncio's default variant in the same group (1.00x = as fast; 2.00x = twice "
+        "the time), geometric mean over the workload's groups; in brackets the number of groups. Cells that did not "
+        "measure the model (peer-bound, stalled) and groups where asyncio's own cell did not are left out."
     )
-    return [
-        Paragraph(text),
-        Table(("model", *workloads), tuple(table_rows), frozenset(range(1, len(workloads) + 1))),
-    ]
+    return [Paragraph(text), Table(("model", *workloads), tuple(table_rows), frozenset(range(1, len(workloads) + 1)))]
 
 
-def group_section(group: str, rows: list[Result], charts: list[Chart]) -> list[Heading | Paragraph | Table | Figure]:
-    base, base_name = reference(rows)
-    workload = rows[0].workload
-    where = param_text(rows[0].params) or group
-    columns = table_columns(workload, rows)
-    headers = ("#", "model", "median", "IQR (q1 to q3)", f"vs {base_name}", *map(metric_label, columns), "rounds")
+def ratio_text(cell: Judged, verdict: Verdict) -> str:
+    if verdict.baseline is not None and cell is verdict.baseline:
+        return "baseline"
+    if cell.ratio is None:
+        return "—"
+    low, high = cell.ratio_ci or (math.nan, math.nan)
+    return f"{fmt.ratio(cell.ratio)} [{low:.2f}-{high:.2f}]"
+
+
+def group_section(verdict: Verdict, schema: WorkloadSchema | None, charts: list[Chart], open_: bool) -> Section:
+    first = verdict.cells[0].result
+    workload = first.workload
+    where = param_text(first.params) or verdict.group
+    results = [c.result for c in verdict.cells]
+    columns = table_columns(schema, results)
+    base = verdict.baseline
+    headers = (
+        "#",
+        "model",
+        "median",
+        "95% interval",
+        f"vs {base.label}" if base else "vs asyncio",
+        *(metric_label(k, schema) for k in columns),
+        "rounds",
+    )
     table_rows = []
-    for rank, r in enumerate(rows, start=1):
-        name = r.label + (f" ({r.bound})" if r.bound else "")
+    rank = 0
+    for cell in verdict.cells:
+        r = cell.result
+        if cell.role == "ranked":
+            rank += 1
+        tag = r.bound if cell.role in (PEER, STALLED) else ROLE_TEXT.get(cell.role)
+        place = {"wins": " ★", "tied": " ☆"}.get(cell.place, "")
+        name = r.label + place + (f" ({tag})" if tag else "")
         table_rows.append(
             (
-                str(rank),
+                str(rank) if cell.role == "ranked" else "-",
                 name,
                 fmt.seconds(r.stats.median),
-                f"{fmt.seconds(r.stats.q1)} to {fmt.seconds(r.stats.q3)}",
-                "baseline" if r is base else fmt.relative(r.stats.median, base.stats.median, base_name),
-                *(fmt.metric(key, r.extra.get(key)) for key in columns),
+                f"{fmt.seconds(cell.ci[0])} to {fmt.seconds(cell.ci[1])}",
+                ratio_text(cell, verdict),
+                *(_metric_cell(r, k, schema) for k in columns),
                 str(r.stats.rounds),
             )
         )
-    numeric = frozenset({0, 2, 3, *range(5, 5 + len(columns)), 5 + len(columns)})
-    fastest, slowest = rows[0], rows[-1]
-    lead = f"Fastest: **{fastest.label}** ({fmt.seconds(fastest.stats.median)})."
-    if len(rows) > 1:
-        lead += f" Slowest: {slowest.label}, {fmt.relative(slowest.stats.median, base.stats.median, base_name)}."
-    blocks: list[Heading | Paragraph | Table | Figure] = [
-        Heading(2, f"{workload} at {where}"),
-        Paragraph(lead),
-        Table(headers, tuple(table_rows), numeric),
-    ]
-    for kind in sorted({r.bound for r in rows if r.bound}):
-        blocks.append(Paragraph(f"({kind}): {BOUND_NOTES[kind]}"))
-    blocks.extend(_figure(c) for c in charts if c.stem == "group_" + slug(group))
+    numeric = frozenset({0, 2, 3, 4, *range(5, 5 + len(columns)), 5 + len(columns)})
+    blocks: list[Paragraph | Table | Figure] = [Paragraph(lead(verdict)), Table(headers, tuple(table_rows), numeric)]
+    blocks.extend(_figure(c) for c in charts if c.stem == "group_" + slug(verdict.group))
+    return Section(2, f"{workload} at {where}", tuple(blocks), open_)
+
+
+def lead(verdict: Verdict) -> str:
+    ranked = verdict.ranked
+    if not ranked:
+        return "No production cell here measured the model itself: nothing is ranked."
+    if verdict.winner is not None and len(ranked) > 1:
+        text = f"Fastest: **{verdict.winner.label}**, separated from {ranked[1].label} (★)."
+    elif len(verdict.leaders) > 1:
+        text = f"Tied for fastest (☆, intervals overlap): {', '.join(c.label for c in verdict.leaders)}."
+    else:
+        text = f"Only {ranked[0].label} is ranked here."
+    if verdict.baseline is None:
+        text += " No baseline: asyncio's default variant did not run here or did not measure itself."
+    return text
+
+
+def _metric_cell(result: Result, key: str, schema: WorkloadSchema | None) -> str:
+    if metric_unit(key, schema) == "bytes" and "_per_" in key:
+        return shown(result, key, schema)
+    return fmt.metric(key, result.extra.get(key), metric_unit(key, schema))
+
+
+def memory_blocks(run: Run, charts: list[Chart]) -> list[Block]:
+    blocks: list[Block] = []
+    workloads = by_workload(run.results, run.schemas)
+    for name, schema in run.schemas.items():
+        for spec in schema.charts:
+            if spec.section != "memory" or name not in workloads:
+                continue
+            results = [r for r in workloads[name] if r.metric(spec.metric) is not None]
+            if not results:
+                continue
+            blocks.append(Heading(2, f"{metric_label(spec.metric, schema)} — {name}"))
+            blocks.append(pivot(results, spec.metric, spec.x, schema))
+            blocks.extend(_figure(c) for c in charts if c.stem == f"{slug(name)}_{spec.name}")
+    if blocks:
+        blocks.insert(
+            0,
+            Paragraph(
+                "Peak RSS is read in 4 KiB pages, so a figure per task or connection over N cannot resolve less than "
+                "4096 B / N; figures below that are shown as '< resolution' and not ranked."
+            ),
+        )
     return blocks
 
 
-def memory_blocks(run: Run, charts: list[Chart]) -> list[Heading | Paragraph | Table | Figure]:
-    blocks: list[Heading | Paragraph | Table | Figure] = []
-    workloads = by_workload(run.results)
-    for spec in SPECS:
-        if spec.section != "memory" or spec.workload not in workloads:
-            continue
-        results = [r for r in workloads[spec.workload] if r.metric(spec.metric) is not None]
-        if not results:
-            continue
-        blocks.append(Heading(2, f"{metric_label(spec.metric)} — {spec.workload}"))
-        blocks.append(pivot(results, spec.metric, spec.x))
-        blocks.extend(_figure(c) for c in charts if c.stem == f"{spec.workload}_{spec.name}")
-    return blocks
-
-
-def pivot(results: list[Result], key: str, x: str) -> Table:
+def pivot(results: list[Result], key: str, x: str, schema: WorkloadSchema | None = None) -> Table:
     """One row per model, one column per parameter combination (x first), cells = the metric."""
     keys = [x, *panel_keys(results, x)] if any(x in r.params for r in results) else list(varying(results))
     combos = sorted(
@@ -173,20 +227,34 @@ def pivot(results: list[Result], key: str, x: str) -> Table:
         cells = [label]
         for combo in combos:
             match = [r for r in results if r.label == label and tuple(r.params.get(k) for k in keys) == combo]
-            cells.append(fmt.metric(key, match[0].metric(key)) if match else "—")
+            cells.append(_metric_cell(match[0], key, schema) if match else "—")
         rows.append(tuple(cells))
     return Table(tuple(headers), tuple(rows), frozenset(range(1, len(headers))))
 
 
 def notes(run: Run) -> list[str]:
     items = [
-        "Times are in-worker medians over the measured rounds (pytest-benchmark `stats.median`); IQR is the "
-        "middle half of the rounds. Ratios are ratios of medians.",
-        "Colours are fixed per model and grouped by family: greens = greenlet-based, blues/purples = event loops, "
-        "orange = threads, red = processes.",
+        "Times are in-worker medians over the measured rounds (pytest-benchmark's stats.median). Every interval is a "
+        "95% bootstrap interval of the median from the saved rounds; ratios to asyncio carry the interval of the "
+        "ratio. A model is called fastest only when its interval does not overlap the runner-up's; otherwise the "
+        "leaders are tied.",
+        "The baseline of every group is asyncio's default variant, and only when its own side was saturated. Cells "
+        "that did not measure the model — peer-bound (the load generator or reference server set the pace) or "
+        "stalled (nothing was saturated) — are never the baseline and never ranked: charts draw them hollow.",
+        "Reference schedulers (the suite's own greenlet hub and generator scheduler) are lower bounds that nobody "
+        "deploys: they are listed apart, cross-hatched in charts, and never win.",
+        "Bar charts start at the ideal round time when the workload implies one (e.g. the sleep every task "
+        "makes), so bars show the overhead above it. Line charts colour the baseline, the two best and the worst "
+        "series and grey the rest; every line is labelled at its end; log axes say so.",
+        "Colours are fixed per model: greens and olive = greenlet-based, blues, purple, brown and pink = event "
+        "loops, grey = plain generators, orange = threads, red = processes.",
+        "Group sections are collapsed: click to open. Click a table header to sort by it.",
     ]
-    for kind in sorted({r.bound for r in run.results if r.bound}):
-        items.append(f"{kind}: {BOUND_NOTES[kind]} Such cells are not ranked in the advice; charts draw them hollow.")
+    if any(r.extra.get("calibration") for r in run.results):
+        items.append(
+            "cpu_mixed speed-ups use one calibration per group: the median CPU time per task across all models, "
+            "so speed-ups compare across models (each worker's own figure is in results.csv as task_cpu_own_s)."
+        )
     if any(r.extra.get("pinned_to_separate_cores") is False for r in run.results):
         items.append(
             "Some echo cells could not pin the load generator and the server to separate cores "
