@@ -24,14 +24,15 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.
        padding: 0 1rem; color: #1f2328; line-height: 1.45; }
 h1 { font-size: 1.5rem; } h2 { margin-top: 1.8rem; border-bottom: 1px solid #d0d7de; } h3 { margin-top: 1.2rem; }
 .scroll { max-width: 100%; overflow-x: auto; }
-table { border-collapse: collapse; margin: 0.5rem 0 0.9rem; font-size: 0.85rem; }
-th, td { border: 1px solid #d0d7de; padding: 0.2rem 0.45rem; text-align: left; vertical-align: top; }
+table { border-collapse: collapse; margin: 0.5rem 0 0.9rem; font-size: 0.82rem; max-width: 100%; }
+th, td { border: 1px solid #d0d7de; padding: 0.2rem 0.4rem; text-align: left; vertical-align: top;
+         overflow-wrap: anywhere; }
 th { background: #f6f8fa; cursor: pointer; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 th[aria-sort]::after { content: " ⇅"; color: #8c959f; }
 tr:nth-child(even) td { background: #fafbfc; }
 td.better { background: #dafbe1 !important; } td.worse { background: #ffebe9 !important; }
 td.tie { background: #f6f8fa !important; } td.base { background: #ddf4ff !important; font-weight: 600; }
-td.name { font-weight: 600; white-space: nowrap; }
+td.name { font-weight: 600; }
 .warning { background: #fff8c5; border: 1px solid #d4a72c; padding: 0.6rem 0.9rem; font-weight: 600; }
 pre { background: #f6f8fa; border: 1px solid #d0d7de; padding: 0.6rem; overflow-x: auto; font-size: 0.85rem; }
 figure { margin: 0.8rem 0 1.6rem; } figure img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }

@@ -1,6 +1,6 @@
 """The report as a reader sees it: ``index.html`` rendered in headless Chromium (Debian's ``chromium``).
 
-A probe script is appended to a copy of the page; after load it records, into the DOM that
+A probe script is appended to a copy of the page; after load it opens every collapsed section and records, into the DOM that
 ``--dump-dom`` prints, whether every image decoded, every resource the page fetched (it must fetch
 nothing but its own files), and every element wider than the 1024 px viewport. The page is loaded
 from disk with the network closed off (``--host-resolver-rules`` maps every host to nothing), so a
@@ -26,11 +26,14 @@ VIEWPORT = (1024, 900)
 PROBE = """
 <script>
 window.addEventListener("load", () => {
+  for (const d of document.querySelectorAll("details")) { d.open = true; }  // every section, as a reader opens it
   const wide = [];
   for (const el of document.querySelectorAll("body *")) {
     const r = el.getBoundingClientRect();
-    if (r.width > 0 && r.right > document.documentElement.clientWidth + 1 && !el.closest("details:not([open])")) {
-      wide.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + " right=" + Math.round(r.right));
+    if (r.width > 0 && r.right > document.documentElement.clientWidth + 1) {
+      const where = el.closest("[id]");
+      wide.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + " right=" + Math.round(r.right)
+        + (where && where !== el ? " in #" + where.id : ""));
     }
   }
   const images = [...document.images].map(
@@ -110,7 +113,7 @@ def test_the_probe_sees_an_overflow(tmp_path: Path) -> None:
     page = tmp_path / "index.html"
     page.write_text('<html><body><table id="t" style="width:2000px"><tr><td>x</td></tr></table></body></html>')
     wide = probe(page)["wide"]
-    assert isinstance(wide, list) and any(str(w).startswith("table#t") for w in wide)
+    assert isinstance(wide, list) and any(str(w).startswith("table#t right=") for w in wide)
 
 
 def test_the_probe_sees_a_network_request(tmp_path: Path) -> None:
