@@ -1,8 +1,8 @@
 """The report as a reader sees it: ``index.html`` rendered in headless Chromium (Debian's ``chromium``).
 
-A probe script is appended to a copy of the page; after load it opens every collapsed section and records, into the DOM that
-``--dump-dom`` prints, whether every image decoded, every resource the page fetched (it must fetch
-nothing but its own files), and every element wider than the 1024 px viewport. The page is loaded
+A probe script is appended to a copy of the page; after load it opens every collapsed section and
+records, into the DOM that ``--dump-dom`` prints, whether every image decoded, every resource the
+page fetched (it must fetch nothing but its own files), and every element wider than the 1024 px viewport. The page is loaded
 from disk with the network closed off (``--host-resolver-rules`` maps every host to nothing), so a
 request to anywhere else also shows up as a failed resource. Skipped with the reason when Chromium
 is not installed (``.ci/run`` installs it with apt-get).
@@ -105,7 +105,7 @@ def test_nothing_is_fetched_from_the_network(seen: dict[str, object]) -> None:
 def test_nothing_overflows_at_1024_px(seen: dict[str, object]) -> None:
     assert seen["viewport"] == VIEWPORT[0]
     assert seen["wide"] == []
-    assert seen["pageWidth"] == VIEWPORT[0]
+    assert isinstance(seen["pageWidth"], int) and seen["pageWidth"] <= VIEWPORT[0]
 
 
 def test_the_probe_sees_an_overflow(tmp_path: Path) -> None:
