@@ -1,11 +1,11 @@
 """The report as a reader sees it: ``index.html`` rendered in headless Chromium (Debian's ``chromium``).
 
-A probe script is appended to a copy of the page; after load it opens every collapsed section and
-records, into the DOM that ``--dump-dom`` prints, whether every image decoded, every resource the
+A probe script is appended to a copy of the page. After load it opens every collapsed section and
+records, into the DOM that ``--dump-dom`` prints: whether every image decoded, every resource the
 page fetched (it must fetch nothing but its own files), and every element wider than the 1024 px
-viewport. The page is loaded from disk with the network closed off (``--host-resolver-rules`` maps every host to nothing), so a
-request to anywhere else also shows up as a failed resource. Skipped with the reason when Chromium
-is not installed (``.ci/run`` installs it with apt-get).
+viewport. The page is loaded from disk with the network closed off (``--host-resolver-rules`` maps
+every host to nothing), so a request to anywhere else also shows up. Skipped with the reason when
+Chromium is not installed (``.ci/run`` installs it with apt-get).
 """
 
 from __future__ import annotations
