@@ -18,3 +18,4 @@ tcp_echo_server = _model.tcp_echo_server
 tcp_client = _model.tcp_client
 timeout_cancel = _model.timeout_cancel
 cpu_mixed = _model.cpu_mixed
+leftovers = _model.leftovers

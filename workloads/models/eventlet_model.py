@@ -56,6 +56,7 @@ APIs and why:
 
 from __future__ import annotations
 
+import gc
 import socket
 import time
 from typing import Any
@@ -64,6 +65,7 @@ import eventlet  # no type stubs: eventlet's names are Any to mypy
 import eventlet.greenthread
 import eventlet.hubs
 import eventlet.patcher
+import greenlet
 
 from workloads.models.shared.blocking_client import echo_round_trips
 from workloads.runtime.server_control import ServerControl
@@ -91,15 +93,29 @@ _require_monkey_patching()
 eventlet.hubs.get_hub()  # create the hub now, never inside a timed window
 
 
-def _sleep_and_return(index: int, delay: float) -> int:
+def leftovers() -> dict[str, int]:
+    """Live (not yet fired or cancelled) timers of the hub and greenthreads alive besides main and the hub."""
+    hub = eventlet.hubs.get_hub()
+    gc.collect()
+    greenthreads = sum(
+        1
+        for obj in gc.get_objects()
+        if isinstance(obj, greenlet.greenlet) and not obj.dead and obj.parent is not None and obj is not hub.greenlet
+    )
+    timers = sum(1 for _when, timer in [*hub.timers, *hub.next_timers] if not timer.called)
+    return {"timers": timers, "greenthreads": greenthreads}
+
+
+def _sleep_and_return(index: int, delay: float) -> tuple[int, float]:
+    started = time.perf_counter()
     time.sleep(delay)
-    return index
+    return index, time.perf_counter() - started
 
 
-def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[int]:
+def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
     with window:
         threads = [eventlet.spawn(_sleep_and_return, i, delay) for i in range(n)]
-        results: list[int] = [thread.wait() for thread in threads]
+        results: list[tuple[int, float]] = [thread.wait() for thread in threads]
     return results
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import socket
 import zlib
+from time import perf_counter
 
 from workloads.models.greenlet_model import hub
 from workloads.models.shared.listeners import nonblocking_listener
@@ -33,12 +34,17 @@ RECV_BYTES = 64 * 1024
 hub.get_hub()
 
 
-def _sleep_and_return(index: int, delay: float) -> int:
+def leftovers() -> dict[str, int]:
+    return hub.get_hub().scheduled()
+
+
+def _sleep_and_return(index: int, delay: float) -> tuple[int, float]:
+    started = perf_counter()
     hub.sleep(delay)
-    return index
+    return index, perf_counter() - started
 
 
-def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[int]:
+def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
     the_hub = hub.get_hub()
     spawn = the_hub.spawn
     with window:
