@@ -38,7 +38,7 @@ def test_tcp_echo(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerCli
                 cpu_before = group_cpu_seconds(worker.pid)
                 reply = generator.call({"op": "round", "messages": messages}, cell.timeout_s, context)
                 server_cpu = group_cpu_seconds(worker.pid) - cpu_before
-                return Round(reply["quanta"], {**reply["metrics"], "server_cpu_s": server_cpu})
+                return Round(reply["quanta"], {**worker.server_metrics, **reply["metrics"], "server_cpu_s": server_cpu})
 
             rounds = measure(benchmark, virtual_clock, cell, one_round)
             rss_after = group_rss_bytes(worker.pid)

@@ -19,6 +19,11 @@ ECHO_CASES = [(model, variant) for model in installed_models() for variant in MO
 LARGER_THAN_SOCKET_BUFFERS = 8 * 1024 * 1024
 
 
+def variant_env(model: str, variant: str) -> dict[str, str]:
+    """The environment the harness starts a worker of this variant with (e.g. gevent's ``tuned`` setting)."""
+    return dict(MODELS[model].variant_env.get(variant, {}))
+
+
 @pytest.fixture(params=installed_models())
 def worker(request: pytest.FixtureRequest) -> WorkerClient:
     client = WorkerClient(request.param)
@@ -29,6 +34,7 @@ def worker(request: pytest.FixtureRequest) -> WorkerClient:
 def test_sleep_fanout_returns_every_index_once(worker: WorkerClient) -> None:
     reply = worker.run_round("sleep_fanout", {"n": 300, "delay": 0.005}, timeout_s=60)
     assert reply["quanta"] > 0
+    assert 0.004 < reply["metrics"]["shortest_sleep_s"] < 10 and reply["metrics"]["early_wakeups"] >= 0
     assert reply["metrics"]["peak_rss_bytes"] >= reply["metrics"]["baseline_rss_bytes"] > 0
 
 
@@ -118,7 +124,7 @@ def echo_once(port: int, payload: bytes) -> bytes:
 
 @pytest.mark.parametrize(("model", "variant"), ECHO_CASES)
 def test_echo_server_is_byte_exact_and_survives_bad_clients(model: str, variant: str) -> None:
-    with WorkerClient(model) as worker, echo_server(worker, variant) as port:
+    with WorkerClient(model, env=variant_env(model, variant)) as worker, echo_server(worker, variant) as port:
         for payload in (b"x", message(1, 1000), message(2, LARGER_THAN_SOCKET_BUFFERS)):
             assert echo_once(port, payload) == payload
         # A client that vanishes mid-message, politely and with a reset.
@@ -177,5 +183,5 @@ def listening_addresses(port: int) -> set[str]:
 
 @pytest.mark.parametrize(("model", "variant"), ECHO_CASES)
 def test_echo_servers_listen_on_loopback_only(model: str, variant: str) -> None:
-    with WorkerClient(model) as worker, echo_server(worker, variant) as port:
+    with WorkerClient(model, env=variant_env(model, variant)) as worker, echo_server(worker, variant) as port:
         assert listening_addresses(port) == {"0100007F"}, "the server accepts connections from outside 127.0.0.1"

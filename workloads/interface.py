@@ -7,8 +7,12 @@ the model offers one implementation). mypy checks every model module against it
 (``workloads/models/conformance.py``), so a missing or mistyped function is a type error.
 
 Optional hooks a model may define (``ModelHooks``): ``prepare()``, fixed set-up done once before
-the first round and outside every window (a process pool), and ``setup_metrics()``, one-off costs
-reported with every round (``pool_startup_s``).
+the first round and outside every window (a process pool); ``setup_metrics()``, one-off costs
+reported with every round (``pool_startup_s``) and the model's configuration (keys starting with
+``config_``, which the harness saves with the cell); and ``leftovers()``, what is still scheduled
+after a round (live timers, tasks, greenlets, threads), reported only when a request asks for it
+(``"probe_leftovers": true``; tests/test_no_leftovers.py). A model that cannot see its own leftovers
+defines ``LEFTOVERS_UNOBSERVABLE = "the reason"`` instead.
 
 Adding a workload: its module under ``workloads/specs/``, its ``Implements`` protocol added to
 ``ModelInterface`` below, its ``WORKLOAD`` added to ``WORKLOADS``, and its function in every model.
@@ -48,3 +52,5 @@ class ModelHooks(Protocol):
     def prepare(self) -> None: ...
 
     def setup_metrics(self) -> dict[str, float]: ...
+
+    def leftovers(self) -> dict[str, int]: ...

@@ -1,7 +1,8 @@
 """The processes around an echo cell: the model's server, the load generator, the reference server.
 
-- ``echo_server`` asks a model's worker to serve echo and yields its port; on a
-  normal exit it asks the server to stop and checks it stopped cleanly.
+- ``echo_server`` asks a model's worker to serve echo and yields its port (what the
+  model reported at start-up, e.g. its configuration, is left in ``worker.server_metrics``);
+  on a normal exit it asks the server to stop and checks it stopped cleanly.
 - ``load_generator`` and ``reference_server`` start the suite's fixed-code
   peers, each a fresh process in its own process group.
 - ``pin_pair`` puts the side under test and its peer on different cores.
@@ -27,6 +28,7 @@ def echo_server(
     reply = worker.receive(start_timeout_s, "echo server start-up")
     if not reply.get("ok") or reply.get("event") != "listening":
         raise failure_from_reply(f"{worker.model} echo server did not start", reply)
+    worker.server_metrics = reply.get("metrics", {})
     yield reply["port"]
     worker.call({"op": "stop"}, SERVER_STOP_TIMEOUT_S, "echo server shutdown")
 

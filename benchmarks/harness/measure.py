@@ -71,7 +71,18 @@ def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[
     )
     if measured and "pool_startup_s" in measured[-1].metrics:  # not timed; users of the hybrid pay it once
         benchmark.extra_info["pool_startup_s"] = measured[-1].metrics["pool_startup_s"]
+    if measured:
+        benchmark.extra_info.update(model_config(measured[-1]))
     return measured
+
+
+CONFIG_PREFIX = "config_"
+"""Round metrics whose key starts with this are the model's configuration (e.g. a library setting a
+variant changed), reported by the model's ``setup_metrics`` hook and saved with the cell as they are."""
+
+
+def model_config(measured: Round) -> dict[str, Any]:
+    return {key: value for key, value in measured.metrics.items() if key.startswith(CONFIG_PREFIX)}
 
 
 def versions(model: str, rounds: list[Round]) -> dict[str, str]:

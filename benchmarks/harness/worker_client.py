@@ -63,6 +63,8 @@ class WorkerClient:
             os.close(reply_write)
         self.hello = self.receive(STARTUP_TIMEOUT_S, "start-up")
         self.pid: int = self.hello["pid"]
+        self.server_metrics: dict[str, Any] = {}
+        """What the model reported when its echo server started listening (``setup_metrics``)."""
 
     # -- requests -----------------------------------------------------------
 

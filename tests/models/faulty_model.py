@@ -52,13 +52,15 @@ def _misbehave() -> None:
         sys.stderr.write("faulty model: noise on stderr\n")
 
 
-def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[int]:
+def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
     _misbehave()
     with window:
-        time.sleep(delay)
-        results = list(range(n))
+        started = time.perf_counter()
+        time.sleep(delay)  # one sleep stands for every task's
+        slept = time.perf_counter() - started
+        results = [(i, slept) for i in range(n)]
     if FAULT == "wrong":
-        results[-1] = 0
+        results[-1] = (0, slept)
     return results
 
 

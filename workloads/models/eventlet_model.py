@@ -65,6 +65,7 @@ APIs and why:
 
 from __future__ import annotations
 
+import gc
 import socket
 import time
 from typing import Any
@@ -74,6 +75,7 @@ import eventlet.greenthread
 import eventlet.hubs
 import eventlet.patcher
 import eventlet.queue
+import greenlet
 
 from workloads.models.shared import queue_ping_pong
 from workloads.models.shared.blocking_client import echo_round_trips
@@ -103,15 +105,29 @@ _require_monkey_patching()
 eventlet.hubs.get_hub()  # create the hub now, never inside a timed window
 
 
-def _sleep_and_return(index: int, delay: float) -> int:
+def leftovers() -> dict[str, int]:
+    """Live (not yet fired or cancelled) timers of the hub and greenthreads alive besides main and the hub."""
+    hub = eventlet.hubs.get_hub()
+    gc.collect()
+    greenthreads = sum(
+        1
+        for obj in gc.get_objects()
+        if isinstance(obj, greenlet.greenlet) and not obj.dead and obj.parent is not None and obj is not hub.greenlet
+    )
+    timers = sum(1 for _when, timer in [*hub.timers, *hub.next_timers] if not timer.called)
+    return {"timers": timers, "greenthreads": greenthreads}
+
+
+def _sleep_and_return(index: int, delay: float) -> tuple[int, float]:
+    started = time.perf_counter()
     time.sleep(delay)
-    return index
+    return index, time.perf_counter() - started
 
 
-def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[int]:
+def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
     with window:
         threads = [eventlet.spawn(_sleep_and_return, i, delay) for i in range(n)]
-        results: list[int] = [thread.wait() for thread in threads]
+        results: list[tuple[int, float]] = [thread.wait() for thread in threads]
     return results
 
 

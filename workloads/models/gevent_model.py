@@ -7,6 +7,19 @@ the patching did not happen. Task code therefore uses the *plain* standard
 library, which is the point of this model: ``time.sleep`` and ``socket.socket``
 are gevent's cooperative versions.
 
+Variants (every workload): ``defaults``, gevent as installed, and ``tuned``, with
+the one setting gevent documents as a speed-up: ``track_greenlet_tree`` off
+(gevent/_config.py: "Setting this to a false value will make spawning Greenlet
+objects and using spawn_raw faster"; on by default, every spawn records its
+spawning greenlet, its tree locals and a stack extract). The harness starts a
+``tuned`` cell's worker with ``GEVENT_TRACK_GREENLET_TREE=0``, the documented
+environment variable (gevent reads ``gevent.config`` from the environment on
+first use). At import this module spawns one probe greenlet and reads whether it
+recorded its spawner; every call checks that this matches its variant and raises
+RuntimeError otherwise, so a ``tuned`` cell can never silently measure the
+defaults (or the reverse). ``setup_metrics`` reports the setting with every round
+as ``config_gevent_track_greenlet_tree``, which the harness saves with the cell.
+
 APIs and why:
 
 - sleep_fanout: ``gevent.spawn`` per task, then ``Greenlet.get()`` on each
@@ -76,6 +89,8 @@ APIs and why:
 
 from __future__ import annotations
 
+import gc
+import os
 import socket
 import time
 
@@ -84,6 +99,7 @@ import gevent.pool
 import gevent.queue
 import gevent.server
 import gevent.socket
+import greenlet
 from gevent import monkey
 
 from workloads.models.shared import queue_ping_pong
@@ -113,20 +129,66 @@ def _require_monkey_patching() -> None:
 _require_monkey_patching()
 gevent.get_hub()  # create the hub and its loop now, never inside a timed window
 
+CONFIG_VARIANTS = ("defaults", "tuned")
 
-def _sleep_and_return(index: int, delay: float) -> int:
+
+def _probe_tracks_greenlet_tree() -> bool:
+    """Whether a greenlet spawned now records its spawning tree (what the setting did, not what it says)."""
+    probe = gevent.spawn(int)
+    probe.join()
+    tracks = probe.spawning_greenlet is not None
+    if tracks != bool(gevent.config.track_greenlet_tree):
+        raise RuntimeError(
+            f"gevent.config.track_greenlet_tree is {gevent.config.track_greenlet_tree} "
+            f"but a spawned greenlet {'did' if tracks else 'did not'} record its spawner"
+        )
+    return tracks
+
+
+TRACKS_GREENLET_TREE = _probe_tracks_greenlet_tree()
+
+
+def _require_config(variant: str) -> None:
+    """Fail loudly unless this worker runs the configuration ``variant`` names."""
+    if variant not in CONFIG_VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; gevent offers {CONFIG_VARIANTS}")
+    wanted = variant == "defaults"
+    if wanted != TRACKS_GREENLET_TREE:
+        raise RuntimeError(
+            f"the {variant} variant needs track_greenlet_tree={wanted}, but this worker runs with "
+            f"{TRACKS_GREENLET_TREE} (GEVENT_TRACK_GREENLET_TREE={os.environ.get('GEVENT_TRACK_GREENLET_TREE')!r})"
+        )
+
+
+def leftovers() -> dict[str, int]:
+    """Active referenced watchers of the hub's loop (timers, io) and greenlets alive besides main and the hub."""
+    the_hub = gevent.get_hub()
+    gc.collect()
+    greenlets = sum(
+        1
+        for obj in gc.get_objects()
+        if isinstance(obj, greenlet.greenlet) and not obj.dead and obj.parent is not None and obj is not the_hub
+    )
+    return {"active_watchers": the_hub.loop.activecnt, "greenlets": greenlets}
+
+
+def setup_metrics() -> dict[str, float]:
+    """The gevent configuration this worker measured, saved with every cell (``config_`` keys)."""
+    return {"config_gevent_track_greenlet_tree": TRACKS_GREENLET_TREE}
+
+
+def _sleep_and_return(index: int, delay: float) -> tuple[int, float]:
+    started = time.perf_counter()
     time.sleep(delay)
-    return index
+    return index, time.perf_counter() - started
 
 
-def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[int]:
+def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
+    _require_config(variant)
     with window:
         greenlets = [gevent.spawn(_sleep_and_return, i, delay) for i in range(n)]
-        results: list[int] = [greenlet.get() for greenlet in greenlets]
+        results: list[tuple[int, float]] = [greenlet.get() for greenlet in greenlets]
     return results
-
-
-ECHO_VARIANTS: tuple[str, ...] = ("default",)
 
 
 def _echo(conn: socket.socket, _address: object) -> None:
@@ -141,8 +203,7 @@ def _echo(conn: socket.socket, _address: object) -> None:
 
 
 def tcp_echo_server(variant: str, control: ServerControl) -> None:
-    if variant not in ECHO_VARIANTS:
-        raise ValueError(f"unknown echo variant {variant!r}; gevent offers {ECHO_VARIANTS}")
+    _require_config(variant)
     server = gevent.server.StreamServer((ECHO_HOST, 0), _echo, backlog=LISTEN_BACKLOG, spawn=gevent.pool.Pool())
     server.start()
     try:
@@ -155,6 +216,7 @@ def tcp_echo_server(variant: str, control: ServerControl) -> None:
 def tcp_client(
     variant: str, port: int, connections: int, message_size: int, round_trips: int, window: Window
 ) -> list[int]:
+    _require_config(variant)
     with window:
         greenlets = [gevent.spawn(echo_round_trips, i, port, message_size, round_trips) for i in range(connections)]
         try:
@@ -172,6 +234,7 @@ def _race_deadline(index: int, delay: float, deadline: float, completed: list[in
 
 
 def timeout_cancel(variant: str, delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    _require_config(variant)
     with window:
         greenlets = [gevent.spawn(_race_deadline, i, delay, deadline, completed) for i, delay in enumerate(delays)]
         for greenlet in greenlets:
@@ -184,6 +247,7 @@ def _io_then_cpu(index: int, delay: float, work: int) -> int:
 
 
 def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> list[int]:
+    _require_config(variant)
     with window:
         greenlets = [gevent.spawn(_io_then_cpu, i, delay, work) for i in range(n)]
         results: list[int] = [greenlet.get() for greenlet in greenlets]

@@ -37,8 +37,9 @@ class Model:
     """Workload -> the implementations this model offers for it, default first."""
     variant_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict, hash=False)
     """Variant -> environment its worker starts with (a setting read at import, e.g. gevent's config)."""
-    variant_profiles: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
-    """Variant -> the profiles that measure it (default: every profile); keeps the default profile in budget."""
+    variant_profiles: Mapping[str | tuple[str, str], tuple[str, ...]] = field(default_factory=dict, hash=False)
+    """Variant, or (workload, variant) for one workload only (it wins) -> the profiles that measure it
+    (default: every profile); keeps the default profile in budget."""
     cannot: tuple[tuple[str, str], ...] = ()
     """(workload, reason) pairs for workloads this model cannot honestly do; those cells are skipped with the reason."""
     reference: bool = False
@@ -57,7 +58,11 @@ class Model:
     def variants_in(self, workload: str, profile: str) -> tuple[str, ...]:
         """The variants of ``workload`` measured in ``profile`` (the default variant always is)."""
         default, *others = self.variants_of(workload)
-        return (default, *(v for v in others if profile in self.variant_profiles.get(v, (profile,))))
+        return (default, *(v for v in others if profile in self.profiles_of(workload, v, profile)))
+
+    def profiles_of(self, workload: str, variant: str, profile: str) -> tuple[str, ...]:
+        every = self.variant_profiles.get(variant, (profile,))
+        return self.variant_profiles.get((workload, variant), every)
 
     @property
     def module(self) -> str:
@@ -80,7 +85,16 @@ class Model:
         return [dist for dist in self.distributions if dist not in self.versions()]
 
 
-ASYNCIO_ECHO = ("streams", "protocol")
+ASYNCIO_ECHO = ("streams", "protocol", "buffered")
+ASYNCIO_ECHO_PROFILES: Mapping[str | tuple[str, str], tuple[str, ...]] = {"buffered": ("full",)}
+"""The BufferedProtocol server only in the full profile: six more echo cells per model would cost the
+default profile ~25 s each, and its gain over ``protocol`` is a per-read allocation."""
+TWISTED_TASKS = ("coroutines", "chains")
+"""One coroutine per task (default), or Deferred chains with no coroutine (less work per task than any other model)."""
+GEVENT_CONFIGS = ("defaults", "tuned")
+"""gevent as installed, or with its documented speed setting (no greenlet-tree tracking)."""
+DEFAULT_AND_FULL = ("default", "full")
+FULL_ONLY = ("full",)
 
 MODELS: dict[str, Model] = {
     m.name: m
@@ -93,11 +107,39 @@ MODELS: dict[str, Model] = {
             reference=True,
             package=True,
         ),
-        Model("gevent", "greenlet", ("gevent", "greenlet"), "gevent, monkey-patched stdlib"),
+        Model(
+            "gevent",
+            "greenlet",
+            ("gevent", "greenlet"),
+            "gevent, monkey-patched stdlib",
+            variants={
+                w: GEVENT_CONFIGS for w in ("sleep_fanout", "timeout_cancel", "cpu_mixed", "tcp_client", "tcp_echo")
+            },
+            variant_env={"tuned": {"GEVENT_TRACK_GREENLET_TREE": "0"}},
+            variant_profiles={
+                "tuned": FULL_ONLY,
+                ("sleep_fanout", "tuned"): DEFAULT_AND_FULL,
+                ("timeout_cancel", "tuned"): DEFAULT_AND_FULL,
+            },
+        ),
         Model("eventlet", "greenlet", ("eventlet", "greenlet"), "eventlet, monkey-patched stdlib"),
         Model("tornado", "event_loop", ("tornado",), "tornado native coroutines"),
-        Model("twisted", "event_loop", ("twisted",), "twisted Deferreds on the default reactor"),
-        Model("asyncio", "event_loop", (), "asyncio on the default event loop", {"tcp_echo": ASYNCIO_ECHO}),
+        Model(
+            "twisted",
+            "event_loop",
+            ("twisted",),
+            "twisted Deferreds on the default reactor",
+            variants={w: TWISTED_TASKS for w in ("sleep_fanout", "timeout_cancel", "cpu_mixed")},
+            variant_profiles={"chains": FULL_ONLY, ("sleep_fanout", "chains"): DEFAULT_AND_FULL},
+        ),
+        Model(
+            "asyncio",
+            "event_loop",
+            (),
+            "asyncio on the default event loop",
+            {"tcp_echo": ASYNCIO_ECHO},
+            variant_profiles=ASYNCIO_ECHO_PROFILES,
+        ),
         Model("multiprocess_asyncio", "processes", (), "one asyncio process per core", package=True),
         Model(
             "threads",
@@ -116,7 +158,14 @@ MODELS: dict[str, Model] = {
             reference=True,
             package=True,
         ),
-        Model("uvloop", "event_loop", ("uvloop",), "asyncio code on uvloop's libuv loop", {"tcp_echo": ASYNCIO_ECHO}),
+        Model(
+            "uvloop",
+            "event_loop",
+            ("uvloop",),
+            "asyncio code on uvloop's libuv loop",
+            {"tcp_echo": ASYNCIO_ECHO},
+            variant_profiles=ASYNCIO_ECHO_PROFILES,
+        ),
     )
 }
 

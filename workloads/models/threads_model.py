@@ -84,16 +84,22 @@ STOP_JOIN_TIMEOUT_S = 5.0
 _ACCEPT_RETRY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 
+def leftovers() -> dict[str, int]:
+    """Threads still alive besides the worker's main thread."""
+    return {"threads": threading.active_count() - 1}
+
+
 # -- sleep fan-out --------------------------------------------------------------
 
 
-def _sleep_and_store(results: list[int], index: int, delay: float) -> None:
+def _sleep_and_store(results: list[tuple[int, float]], index: int, delay: float) -> None:
+    started = time.perf_counter()
     time.sleep(delay)
-    results[index] = index
+    results[index] = (index, time.perf_counter() - started)
 
 
-def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[int]:
-    results = [-1] * n
+def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
+    results = [(-1, 0.0)] * n
     with window:
         threads = [threading.Thread(target=_sleep_and_store, args=(results, i, delay)) for i in range(n)]
         for thread in threads:

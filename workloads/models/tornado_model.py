@@ -30,27 +30,23 @@ measured the same inside the window and adds a callback hop per call.)
   Waiting for the write before reading could deadlock on messages larger than
   the socket buffers, since tornado reads only while a read is pending.
 - ``timeout_cancel``: each task is a native coroutine that awaits
-  ``gen.sleep`` and then runs its completion code inside ``asyncio.timeout``;
+  ``asyncio.sleep`` and then runs its completion code inside ``asyncio.timeout``;
   the tasks are gathered with ``gen.multi``. At the deadline ``asyncio.timeout``
   cancels the task itself, so a late task's completion code can never run.
-  Not ``gen.with_timeout``: its docs say it does not cancel the wrapped future
-  and point to ``asyncio.wait_for`` for that (tornado's ``gen`` docs also say
-  asyncio's counterparts may be used), and tornado itself (``tcpclient``,
-  ``locks``) has to cancel the wrapped future by hand afterwards. Both
-  hand-cancelling forms were measured, in-process at N=10000 with a 1.5 s
-  deadline, time above the deadline (medians): ``asyncio.timeout`` ~0.3 s;
-  ``gen.with_timeout(timedelta(seconds=deadline), sleep)`` cancelling the sleep
-  future in ``finally`` (the ``tcpclient`` pattern) ~0.77 s; the body in its
-  own task, cancelled on ``TimeoutError`` ~0.63 s (49 and 55 GC-tracked
-  objects per task against 30). Through the harness both ``with_timeout``
-  forms failed the N=1000 and N=10000 cells in every run: the start-up burst
-  outlasts the deadline (50 us per task), and once a task's sleep and timeout
-  have both expired, ``with_timeout``'s callback runs before the sleep's
-  result reaches the task. ``gen.sleep`` cannot be cancelled: cancelling its future leaves
-  its timer (future, closure, ``functools.partial``, asyncio handle) in the
-  loop until it expires, as a no-op, so each round leaves ~5000 such timers
-  (~45k objects) that make the next round's GC slower (~1.1 s rounds at
-  N=10000 against ~0.7 s with ``asyncio.sleep``, which cancels its timer).
+  ``asyncio.sleep`` rather than ``gen.sleep`` because only it can be cancelled:
+  ``gen.sleep`` schedules an ``IOLoop.call_later`` whose handle it never keeps
+  (tornado/gen.py), so cancelling the task leaves its timer (future, closure,
+  ``functools.partial``, asyncio handle) in the loop until it expires as a no-op:
+  after an N=1000 round 491 timers were still live, and they slow the next
+  round's GC (tests/test_no_leftovers.py checks that none are left). tornado's
+  ``gen`` docs say asyncio's counterparts may be used in native coroutines, and
+  tornado runs on the asyncio loop, so this is still tornado code; the other
+  workloads keep ``gen.sleep``, which is never cancelled there. Not
+  ``gen.with_timeout``: its docs say it does not cancel the wrapped future and
+  point to ``asyncio.wait_for`` for that, and tornado itself (``tcpclient``,
+  ``locks``) has to cancel the wrapped future by hand afterwards; both
+  hand-cancelling forms measured slower and failed the N=1000 and N=10000
+  cells (see MEASUREMENTS.md).
 - ``cpu_mixed``: native coroutines, ``gen.sleep`` then ``cpu_work.burn``,
   gathered in task order with ``gen.multi`` (``asyncio.gather`` measured the
   same at N=100).
@@ -68,6 +64,7 @@ import asyncio
 import contextlib
 import zlib
 from asyncio import Future
+from time import perf_counter
 
 from tornado import gen
 from tornado.ioloop import IOLoop
@@ -78,6 +75,7 @@ from tornado.queues import Queue
 from tornado.tcpclient import TCPClient
 from tornado.tcpserver import TCPServer
 
+from workloads.models.shared.asyncio_code import loop_leftovers
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.cpu_work import burn
@@ -92,18 +90,24 @@ READ_CHUNK = 64 * 1024
 _runner = asyncio.Runner()
 
 
-async def _sleep_and_return(index: int, delay: float) -> int:
+def leftovers() -> dict[str, int]:
+    """Unfinished tasks and live timers on the asyncio loop under tornado's IOLoop."""
+    return loop_leftovers(_runner.get_loop())
+
+
+async def _sleep_and_return(index: int, delay: float) -> tuple[int, float]:
+    started = perf_counter()
     await gen.sleep(delay)
-    return index
+    return index, perf_counter() - started
 
 
-async def _sleep_fanout(n: int, delay: float, window: Window) -> list[int]:
+async def _sleep_fanout(n: int, delay: float, window: Window) -> list[tuple[int, float]]:
     with window:
-        results: list[int] = await gen.multi([_sleep_and_return(i, delay) for i in range(n)])
+        results: list[tuple[int, float]] = await gen.multi([_sleep_and_return(i, delay) for i in range(n)])
     return results
 
 
-def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[int]:
+def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
     return _runner.run(_sleep_fanout(n, delay, window))
 
 
@@ -202,7 +206,7 @@ def tcp_client(
 async def _race_deadline(index: int, delay: float, deadline: float, completed: list[int]) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(deadline):
-            await gen.sleep(delay)
+            await asyncio.sleep(delay)  # cancellable, unlike gen.sleep (see the module docstring)
             completed.append(index)
 
 

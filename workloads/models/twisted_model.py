@@ -12,33 +12,33 @@ lock meanwhile, so it never competes for the GIL. The alternative, pumping
 loop by hand, which no twisted user would write. At exit the reactor is stopped
 and its thread joined (``atexit``).
 
-- ``sleep_fanout``: each task is the Deferred of
-  ``twisted.internet.task.deferLater(reactor, delay, _index, i)``, which fires
-  with ``i`` after ``delay``; ``defer.gatherResults`` gathers them
-  (``DeferredList`` is what it is built on). This Deferred chain is how a
-  twisted expert writes "sleep, then return i": no coroutine per task. One
-  ``async def`` per task awaiting ``deferLater``, wrapped with
-  ``Deferred.fromCoroutine``, measured ~1.9x slower through the harness at
-  N=10000 (medians ~570-600 vs ~305-310 ms; N=1000: ~20-24 vs ~16-17 ms):
-  most of the difference is CPython's cyclic GC, since such a task holds ~33
-  GC-tracked objects and the full collections its allocations trigger
-  traverse them all.
-- ``timeout_cancel``: per task ``deferLater(reactor, delay, completed.append, i)``
-  with ``Deferred.addTimeout(deadline, reactor)``. On timeout ``addTimeout``
-  cancels the Deferred, ``deferLater``'s canceller cancels the pending
+Variants for ``sleep_fanout``, ``timeout_cancel`` and ``cpu_mixed`` (``TASK_VARIANTS``):
+``coroutines`` (the default) runs one ``async def`` per task awaiting
+``twisted.internet.task.deferLater(reactor, delay)``, wrapped with
+``Deferred.fromCoroutine``, as every other model runs one task (coroutine,
+greenlet, thread) per task; ``chains`` is the Deferred-chain form a twisted
+expert may write for "sleep, then do X": ``deferLater(reactor, delay, X, i)``
+with no coroutine per task, which does less per task than any other model, so it
+is measured apart (see ``workloads/models/MEASUREMENTS.md``). Both gather with
+``defer.gatherResults`` (what ``DeferredList`` does, failing on the first error).
+
+- ``sleep_fanout``: ``coroutines``: the coroutine reads ``perf_counter`` around
+  ``await deferLater(reactor, delay)`` and returns ``(i, slept)``; ``chains``:
+  ``deferLater(reactor, delay, _slept, i, perf_counter())``.
+- ``timeout_cancel``: each task's Deferred (the coroutine's, or ``deferLater``'s
+  calling ``completed.append``) gets ``Deferred.addTimeout(deadline, reactor)``:
+  on timeout it cancels the Deferred; cancelling a coroutine's Deferred cancels
+  the ``deferLater`` it awaits, whose canceller cancels the pending
   ``DelayedCall``, so a late task's completion code can never run, and the
   Deferred fails with ``defer.TimeoutError``, which an errback traps (anything
-  else still fails the gather). ``gatherResults`` waits for all. Measured
-  through the harness at N=10000 (deadline 0.5 s), round medians: this form
-  ~1.0 s; ``DeferredList(..., consumeErrors=True)`` keeping the failures
-  ~1.55 s (5000 live ``Failure`` objects slow every full GC); one coroutine per
-  task awaiting the timed ``deferLater`` ~1.35 s; ``addTimeout``'s
-  ``onTimeoutCancel`` returning ``None`` instead of the errback ~0.94 s, within
-  the noise, and it hides what happened. A task whose sleep and timeout both
-  expire while the reactor is busy still completes: the earlier timer fires
-  first and its completion runs synchronously, cancelling the timeout.
-- ``cpu_mixed``: ``deferLater(reactor, delay, burn, work, i)`` per task,
-  gathered in task order with ``gatherResults``.
+  else still fails the gather). Not ``DeferredList(..., consumeErrors=True)``
+  (keeping 5000 ``Failure`` objects slows every full GC), not ``onTimeoutCancel``
+  returning ``None`` (it hides what happened). A task whose sleep and timeout
+  both expire while the reactor is busy still completes: the earlier timer fires
+  first and the completion runs synchronously, cancelling the timeout.
+- ``cpu_mixed``: ``coroutines``: ``await deferLater(reactor, delay)`` then
+  ``burn``; ``chains``: ``deferLater(reactor, delay, burn, work, i)``; gathered
+  in task order with ``gatherResults``.
 - ``tcp_echo_server``: a ``Protocol`` whose ``dataReceived`` writes back, on
   ``reactor.listenTCP(0, factory, backlog=..., interface=ECHO_HOST)``. Each
   transport is registered as its own streaming producer, so it stops reading
@@ -52,10 +52,9 @@ and its thread joined (``atexit``).
 - ``tcp_client``: per connection a ``Protocol`` that counts the bytes of the
   echo and sends the next message when the whole echo has arrived, connected
   with ``reactor.connectTCP`` and a per-connection ``ClientFactory`` (not
-  noisy); the results are the protocols' Deferreds, gathered.
-  ``connectProtocol(TCP4ClientEndpoint(...), protocol)`` measured ~0.3 ms more
-  per connection (it defines a factory class per call and wraps it), e.g.
-  1000 connections: ~790 vs ~490 ms.
+  noisy); the results are the protocols' Deferreds, gathered. Not
+  ``connectProtocol(TCP4ClientEndpoint(...), protocol)``: it defines a factory
+  class per call and wraps it (slower per connection, see MEASUREMENTS.md).
 - ``ping_pong``: two ``async def`` coroutines (``Deferred.fromCoroutine``,
   gathered) hand the token over a pair of ``defer.DeferredQueue``: ``get``
   returns a Deferred, ``put`` fires the one a waiting side awaits. A Deferred
@@ -73,6 +72,7 @@ import atexit
 import threading
 import zlib
 from collections.abc import Callable, Coroutine
+from time import perf_counter
 from typing import Any, TypeVar, cast
 
 from twisted.internet import defer
@@ -93,6 +93,8 @@ from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG, message
 from workloads.specs.ping_pong import exchanges
 
 ECHO_VARIANTS: tuple[str, ...] = ("default",)
+TASK_VARIANTS: tuple[str, ...] = ("coroutines", "chains")
+"""sleep_fanout, timeout_cancel and cpu_mixed: one coroutine per task (default), or Deferred chains."""
 
 reactor: Any = _default_reactor
 """The installed reactor; twisted types it as a module, so it is re-bound as ``Any`` for mypy."""
@@ -128,21 +130,46 @@ def _run_in_reactor(coroutine: Callable[..., Coroutine[Any, Any, _T]], *args: An
     return result
 
 
+def _check_variant(workload: str, variant: str) -> None:
+    if variant not in TASK_VARIANTS:
+        raise ValueError(f"unknown {workload} variant {variant!r}; this model offers {TASK_VARIANTS}")
+
+
+async def _delayed_calls() -> dict[str, int]:
+    return {"delayed_calls": len(reactor.getDelayedCalls())}
+
+
+def leftovers() -> dict[str, int]:
+    """The reactor's pending (not cancelled) delayed calls, read in the reactor thread."""
+    return _run_in_reactor(_delayed_calls)
+
+
 # -- sleep_fanout -------------------------------------------------------------
 
 
-def _index(index: int) -> int:
-    return index
+async def _sleep_and_return(index: int, delay: float) -> tuple[int, float]:
+    started = perf_counter()
+    await deferLater(reactor, delay)
+    return index, perf_counter() - started
 
 
-async def _sleep_fanout(n: int, delay: float, window: Window) -> list[int]:
+def _slept(index: int, started: float) -> tuple[int, float]:
+    return index, perf_counter() - started
+
+
+async def _sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
     with window:
-        results = await gatherResults([deferLater(reactor, delay, _index, i) for i in range(n)])
+        if variant == "coroutines":
+            tasks = [Deferred.fromCoroutine(_sleep_and_return(i, delay)) for i in range(n)]
+        else:
+            tasks = [deferLater(reactor, delay, _slept, i, perf_counter()) for i in range(n)]
+        results = await gatherResults(tasks)
     return results
 
 
-def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[int]:
-    return _run_in_reactor(_sleep_fanout, n, delay, window)
+def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
+    _check_variant("sleep_fanout", variant)
+    return _run_in_reactor(_sleep_fanout, variant, n, delay, window)
 
 
 # -- tcp_echo_server ----------------------------------------------------------
@@ -323,31 +350,50 @@ def _timed_out(failure: Failure) -> None:
     failure.trap(defer.TimeoutError)  # a late task, cancelled by its timeout; anything else propagates
 
 
-async def _timeout_cancel(delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+async def _sleep_then_complete(index: int, delay: float, completed: list[int]) -> None:
+    await deferLater(reactor, delay)
+    completed.append(index)
+
+
+async def _timeout_cancel(
+    variant: str, delays: list[float], deadline: float, completed: list[int], window: Window
+) -> None:
     with window:
-        await gatherResults(
-            [
-                deferLater(reactor, delay, completed.append, i).addTimeout(deadline, reactor).addErrback(_timed_out)
-                for i, delay in enumerate(delays)
+        if variant == "coroutines":
+            tasks = [
+                Deferred.fromCoroutine(_sleep_then_complete(i, delay, completed)) for i, delay in enumerate(delays)
             ]
-        )
+        else:
+            tasks = [deferLater(reactor, delay, completed.append, i) for i, delay in enumerate(delays)]
+        await gatherResults([task.addTimeout(deadline, reactor).addErrback(_timed_out) for task in tasks])
 
 
 def timeout_cancel(variant: str, delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
-    _run_in_reactor(_timeout_cancel, delays, deadline, completed, window)
+    _check_variant("timeout_cancel", variant)
+    _run_in_reactor(_timeout_cancel, variant, delays, deadline, completed, window)
 
 
 # -- cpu_mixed ----------------------------------------------------------------
 
 
-async def _cpu_mixed(n: int, delay: float, work: int, window: Window) -> list[int]:
+async def _io_then_cpu(index: int, delay: float, work: int) -> int:
+    await deferLater(reactor, delay)
+    return burn(work, index)
+
+
+async def _cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> list[int]:
     with window:
-        results = await gatherResults([deferLater(reactor, delay, burn, work, i) for i in range(n)])
+        if variant == "coroutines":
+            tasks = [Deferred.fromCoroutine(_io_then_cpu(i, delay, work)) for i in range(n)]
+        else:
+            tasks = [deferLater(reactor, delay, burn, work, i) for i in range(n)]
+        results = await gatherResults(tasks)
     return results
 
 
 def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> list[int]:
-    return _run_in_reactor(_cpu_mixed, n, delay, work, window)
+    _check_variant("cpu_mixed", variant)
+    return _run_in_reactor(_cpu_mixed, variant, n, delay, work, window)
 
 
 # -- ping_pong ----------------------------------------------------------------

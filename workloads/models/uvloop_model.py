@@ -23,3 +23,4 @@ tcp_client = _model.tcp_client
 timeout_cancel = _model.timeout_cancel
 cpu_mixed = _model.cpu_mixed
 ping_pong = _model.ping_pong
+leftovers = _model.leftovers

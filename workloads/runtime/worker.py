@@ -31,7 +31,7 @@ import platform
 from typing import Any, cast
 
 from workloads.interface import BY_NAME, ModelHooks, ModelInterface
-from workloads.models.registry import lookup
+from workloads.models.registry import DEFAULT_VARIANT, lookup
 from workloads.runtime import memory
 from workloads.runtime.protocol import read_frame, write_frame
 from workloads.runtime.serve import raise_open_files_limit, serve_requests
@@ -45,8 +45,11 @@ got, so a later round's growth over its own start reads as nearly nothing."""
 
 
 def checked_variant(model_name: str, workload: str, request: dict[str, Any]) -> str:
-    variant = request.get("variant") or "default"
+    """The variant a request names; none, or ``"default"``, means the model's default variant."""
     offered = lookup(model_name).variants_of(workload)
+    variant = request.get("variant") or DEFAULT_VARIANT
+    if variant == DEFAULT_VARIANT:
+        variant = offered[0]
     if variant not in offered:
         raise ValueError(f"model {model_name} has no {workload} variant {variant!r}; it has {', '.join(offered)}")
     return str(variant)
@@ -72,9 +75,27 @@ def run_round(model_name: str, model: ModelInterface, request: dict[str, Any]) -
     outcome["metrics"]["python"] = platform.python_version()
     outcome["metrics"]["baseline_rss_bytes"] = _idle_rss_bytes
     outcome["metrics"]["peak_rss_bytes"] = memory.peak_rss_bytes()
-    if hasattr(model, "setup_metrics"):  # one-off costs outside every window, e.g. process-pool start-up
-        outcome["metrics"].update(hooks.setup_metrics())
+    outcome["metrics"].update(setup_metrics(model))
+    if request.get("probe_leftovers"):  # only when asked: normal rounds pay nothing for it
+        outcome["metrics"]["leftovers"] = leftovers(model)
     return outcome
+
+
+def setup_metrics(model: ModelInterface) -> dict[str, Any]:
+    """One-off costs outside every window (process-pool start-up) and the model's configuration."""
+    if hasattr(model, "setup_metrics"):
+        return dict(cast(ModelHooks, model).setup_metrics())
+    return {}
+
+
+def leftovers(model: ModelInterface) -> dict[str, Any]:
+    """What the round left scheduled (``{"live": {...}}``), or why the model cannot tell (``{"unobservable": ...}``)."""
+    if hasattr(model, "leftovers"):
+        return {"live": cast(ModelHooks, model).leftovers()}
+    reason = getattr(model, "LEFTOVERS_UNOBSERVABLE", None)
+    if not reason:
+        raise ValueError("this model has neither a leftovers() hook nor a LEFTOVERS_UNOBSERVABLE reason")
+    return {"unobservable": str(reason)}
 
 
 def serve_echo(
@@ -89,7 +110,7 @@ def serve_echo(
     variant = checked_variant(model_name, "tcp_echo", request)
 
     def announce(port: int) -> None:
-        write_frame(reply_fd, {"ok": True, "event": "listening", "port": port})
+        write_frame(reply_fd, {"ok": True, "event": "listening", "port": port, "metrics": setup_metrics(model)})
 
     control = ServerControl(request_fd, announce)
     model.tcp_echo_server(variant, control)

@@ -1,10 +1,22 @@
-"""Workload ``sleep_fanout``: N tasks each sleep ``delay`` and return their index.
+"""Workload ``sleep_fanout``: N tasks each sleep ``delay`` and return their index and how long they slept.
 
 This measures the pure scheduling cost of a model: with a 10 ms delay, an ideal scheduler finishes
 in 10 ms whatever N is; everything above is what spawning, timing out and gathering N tasks costs.
-A model spawns N tasks with its own primitives inside ``with window:`` and returns the indices the
-tasks returned, in any order; the round checks that every index 0..N-1 came back exactly once.
-``overhead_per_task_s`` is (median round time - delay) / N.
+A model spawns N tasks with its own primitives inside ``with window:``; each task reads
+``time.perf_counter()`` just before and just after the model's sleep call and returns
+``(index, slept_seconds)``, in any order. The round checks that every index 0..N-1 came back exactly
+once. ``overhead_per_task_s`` is (median round time - delay) / N.
+
+Early wake-ups: a sleep must never be shorter than asked, but a loop that keeps a cached or
+truncated clock can fire a timer early (libuv truncates its clock to milliseconds: a 10 ms uvloop
+sleep returned after 9.53 ms), which would flatter the model's round time. Every round therefore
+reports the shortest sleep any task measured and how many tasks slept less than ``delay``; a cell
+carries ``shortest_sleep_s`` (least over its rounds), ``early_wakeups`` (tasks over its rounds) and
+``woke_early``. The tolerance is 0: on Linux ``perf_counter`` reads CLOCK_MONOTONIC, the clock
+asyncio, trio, libev, libuv, eventlet and our own schedulers time their sleeps on, so a task that
+measured less than ``delay`` really was woken early; twisted's reactor schedules on ``time.time``
+(CLOCK_REALTIME), which NTP may slew by at most 0.05 % (5 us over a 10 ms sleep), far below what a
+wake-up costs between the timer firing and the task reading the clock.
 """
 
 from __future__ import annotations
@@ -23,7 +35,9 @@ class Params(TypedDict):
 
 
 class Implements(Protocol):
-    def sleep_fanout(self, variant: str, n: int, delay: float, window: Window, /) -> list[int]: ...
+    def sleep_fanout(self, variant: str, n: int, delay: float, window: Window, /) -> list[tuple[int, float]]:
+        """Each task's ``(index, seconds it measured around its sleep call with time.perf_counter)``."""
+        ...
 
 
 DELAY_S = 0.01
@@ -40,6 +54,9 @@ class SleepFanout(Workload[Params]):
             Metric("overhead_per_task_s", "overhead / task", "s", headline=True),
             RSS_PER_TASK,
             PEAK_RSS,
+            Metric("shortest_sleep_s", "shortest sleep", "s", higher_is_better=True, table=False),
+            Metric("early_wakeups", "early wake-ups", "count"),
+            Metric("woke_early", "woke early", "flag", table=False),
         ),
         charts=(
             Chart(
@@ -73,15 +90,35 @@ class SleepFanout(Workload[Params]):
             raise ValueError(f"sleep_fanout needs n >= 1 and delay >= 0, got n={n}, delay={delay}")
         window = Window()
         results = model.sleep_fanout(variant, n, delay, window)
-        check_indices(results, n)
-        return {"quanta": window.quanta, "metrics": {"tasks": n}}
+        indices, slept = split_results(results)
+        check_indices(indices, n)
+        return {
+            "quanta": window.quanta,
+            "metrics": {
+                "tasks": n,
+                "shortest_sleep_s": min(slept),
+                "early_wakeups": sum(1 for seconds in slept if seconds < delay),
+            },
+        }
 
     def summarize(self, rounds: list[Round], params: Params) -> dict[str, Any]:
         n = params["n"]
+        early = sum(r.metrics["early_wakeups"] for r in rounds)
         return {
             "overhead_per_task_s": (median_seconds(rounds) - params["delay"]) / n,
             "rss_per_task_bytes": median_growth_per_unit(rounds, n),
+            "shortest_sleep_s": min(r.metrics["shortest_sleep_s"] for r in rounds),
+            "early_wakeups": early,
+            "woke_early": early > 0,
         }
+
+
+def split_results(results: list[tuple[int, float]]) -> tuple[list[int], list[float]]:
+    """The tasks' indices and measured sleeps; WrongResult unless every result is an (index, seconds) pair."""
+    try:
+        return [index for index, _ in results], [float(seconds) for _, seconds in results]
+    except (TypeError, ValueError) as exc:
+        raise WrongResult(f"every task must return (index, slept_seconds): {exc}") from None
 
 
 def check_indices(results: list[int], n: int) -> None:

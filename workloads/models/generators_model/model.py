@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import socket
 import zlib
+from time import perf_counter
 
 from workloads.models.generators_model import scheduler as gs
 from workloads.models.generators_model.scheduler import Coroutine, Join, ReadWait, Sleep, Spawn
@@ -47,24 +48,29 @@ RECV_BYTES = 64 * 1024
 _scheduler = gs.get_scheduler()
 
 
+def leftovers() -> dict[str, int]:
+    return _scheduler.scheduled()
+
+
 # -- sleep_fanout ---------------------------------------------------------------------------------
 
 
-def _sleep_and_return(index: int, delay: float) -> Coroutine[int]:
+def _sleep_and_return(index: int, delay: float) -> Coroutine[tuple[int, float]]:
+    started = perf_counter()
     yield Sleep(delay)
-    return index
+    return index, perf_counter() - started
 
 
-def _sleep_fanout(n: int, delay: float, window: Window) -> Coroutine[list[int]]:
+def _sleep_fanout(n: int, delay: float, window: Window) -> Coroutine[list[tuple[int, float]]]:
     with window:
         tasks = []
         for i in range(n):
             tasks.append((yield Spawn(_sleep_and_return(i, delay))))
-        results: list[int] = yield Join(tasks)
+        results: list[tuple[int, float]] = yield Join(tasks)
     return results
 
 
-def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[int]:
+def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
     return _scheduler.run(_sleep_fanout(n, delay, window))
 
 

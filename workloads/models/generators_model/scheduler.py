@@ -52,6 +52,7 @@ the ``Sleep`` handler into the step loop made no difference that survived the ma
 from __future__ import annotations
 
 import errno
+import gc
 import heapq
 import itertools
 import os
@@ -327,6 +328,16 @@ class Scheduler:
         for waiter in (watch.reader, watch.writer):
             if waiter is not None:
                 self._interrupt(waiter, Closed(errno.ECONNABORTED, f"fd {fd} closed"))
+
+    def scheduled(self) -> dict[str, int]:
+        """What is still scheduled between runs: live timers, queued tasks, fd waits, unfinished tasks."""
+        gc.collect()
+        return {
+            "timers": sum(1 for entry in self._timers if entry[2] is not None),
+            "ready": len(self._ready),
+            "fd_waiters": self._fd_waiters,
+            "unfinished_tasks": sum(1 for obj in gc.get_objects() if isinstance(obj, Task) and not obj.done),
+        }
 
     # -- request handlers: return _SUSPEND, or the value to send back at once ------
 

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import gc
 import heapq
 import itertools
 import os
@@ -294,6 +295,16 @@ class Hub:
                 latch.disarm()
                 raise
         return [task.result() for task in tasks]
+
+    def scheduled(self) -> dict[str, int]:
+        """What is still scheduled between rounds: live timers, ready callbacks, fd waits, live task greenlets."""
+        gc.collect()
+        return {
+            "timers": sum(1 for entry in self._timers if entry[2] is not None),
+            "ready": len(self.ready),
+            "fd_waiters": self._fd_waiters,
+            "live_tasks": sum(1 for obj in gc.get_objects() if isinstance(obj, Task) and not obj.done),
+        }
 
     # -- timers ---------------------------------------------------------------
 

@@ -3,7 +3,11 @@
 API: ``hub.spawn`` starts one greenlet per task or connection; ``hub.sleep`` is a
 timer-heap sleep; ``hub.join_all`` resumes the joiner once, when the last task is done;
 the echo code uses the hub's green socket helpers (non-blocking sockets that try the call and wait
-with ``wait_readable``/``wait_writable`` only when it would block). ``recv(64 KiB)`` per read: measured
+with ``wait_readable``/``wait_writable`` only when it would block). The client waits for readability
+*before* reading each echo, as the generators scheduler does: right after sending, the echo cannot
+have arrived, so trying ``recv`` first would cost one failed syscall and one ``BlockingIOError`` per
+round trip; once readable it reads until the echo is complete or the socket would block.
+``recv(64 KiB)`` per read: measured
 as cheap per message as ``recv_into`` a per-connection buffer, without holding 64-256 KiB of buffer per
 open connection. Timeouts: ``hub.Timeout(deadline, silent=True)`` per task (the hub's version of
 ``gevent.Timeout(deadline, False)``): a hub timer throws the ``Timeout`` into the task's greenlet at its
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import socket
 import zlib
+from time import perf_counter
 
 from greenlet import greenlet
 
@@ -42,12 +47,17 @@ RECV_BYTES = 64 * 1024
 hub.get_hub()
 
 
-def _sleep_and_return(index: int, delay: float) -> int:
+def leftovers() -> dict[str, int]:
+    return hub.get_hub().scheduled()
+
+
+def _sleep_and_return(index: int, delay: float) -> tuple[int, float]:
+    started = perf_counter()
     hub.sleep(delay)
-    return index
+    return index, perf_counter() - started
 
 
-def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[int]:
+def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
     the_hub = hub.get_hub()
     spawn = the_hub.spawn
     with window:
@@ -98,16 +108,24 @@ def _client_connection(port: int, index: int, message_size: int, round_trips: in
     payload = message(index, message_size)
     crc = 0
     conn = hub.create_connection(ECHO_HOST, port)
+    the_hub = hub.get_hub()
+    fd = conn.fileno()
+    receive = conn.recv
     try:
         for _ in range(round_trips):
             hub.sendall(conn, payload)
             remaining = message_size
             while remaining:
-                data = hub.recv(conn, min(remaining, RECV_BYTES))
-                if not data:
-                    raise ConnectionError(f"connection {index}: the server closed it mid-echo")
-                crc = zlib.crc32(data, crc)
-                remaining -= len(data)
+                the_hub.wait_readable(fd)  # the echo cannot be there yet: wait first, then read what arrived
+                while remaining:
+                    try:
+                        data = receive(min(remaining, RECV_BYTES))
+                    except BlockingIOError:
+                        break
+                    if not data:
+                        raise ConnectionError(f"connection {index}: the server closed it mid-echo")
+                    crc = zlib.crc32(data, crc)
+                    remaining -= len(data)
     finally:
         hub.close(conn)
     return crc

@@ -53,6 +53,7 @@ import signal
 import struct
 import zlib
 from multiprocessing.synchronize import Barrier
+from time import perf_counter
 
 from workloads.specs.cpu_work import burn
 from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG, message
@@ -92,19 +93,20 @@ def warm_up(timeout: float) -> int:
 # -- sleep fan-out ----------------------------------------------------------------
 
 
-async def _sleep_and_return(index: int, delay: float) -> int:
+async def _sleep_and_return(index: int, delay: float) -> tuple[int, float]:
+    started = perf_counter()
     await asyncio.sleep(delay)
-    return index
+    return index, perf_counter() - started
 
 
-async def _sleep_slice(start: int, stop: int, delay: float) -> list[int]:
+async def _sleep_slice(start: int, stop: int, delay: float) -> list[tuple[int, float]]:
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(_sleep_and_return(i, delay)) for i in range(start, stop)]
     return [task.result() for task in tasks]
 
 
-def sleep_slice(start: int, stop: int, delay: float) -> list[int]:
-    """Tasks ``start``..``stop - 1`` of a fan-out, on a fresh event loop; their indices."""
+def sleep_slice(start: int, stop: int, delay: float) -> list[tuple[int, float]]:
+    """Tasks ``start``..``stop - 1`` of a fan-out, on a fresh event loop; their indices and measured sleeps."""
     return asyncio.run(_sleep_slice(start, stop, delay))
 
 

@@ -5,10 +5,15 @@ uvloop's: same code, different loop, so the difference between the two is the
 loop alone. Each coroutine matches the model interface of the same name.
 
 APIs: ``asyncio.TaskGroup`` for fan-out, ``asyncio.sleep``; the echo server in
-two variants so users see the cost of convenience: ``streams``
+three variants so users see the cost of convenience: ``streams``
 (``asyncio.start_server`` with ``StreamReader``/``StreamWriter``, what most
-code uses) and ``protocol`` (an ``asyncio.Protocol`` writing back in
-``data_received``, with flow control). asyncio's TCP transports set
+code uses), ``protocol`` (an ``asyncio.Protocol`` writing back in
+``data_received``, with flow control) and ``buffered`` (an
+``asyncio.BufferedProtocol``: the transport calls ``get_buffer()`` and
+``recv_into``s a buffer the protocol owns, then ``buffer_updated(n)``, which
+writes those bytes back; no ``bytes`` object and no ``max_size`` (256 KiB)
+allocation per read, the expert's fast asyncio server; uvloop supports it,
+``uvloop/handles/stream.pyx`` checks for ``get_buffer``). asyncio's TCP transports set
 ``TCP_NODELAY`` themselves. The client uses streams (``open_connection``,
 ``readexactly``). Timeouts: ``asyncio.timeout`` per task (3.11+, what
 replaces ``wait_for``). Hand-off (``ping_pong``): two tasks in a
@@ -23,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import zlib
+from time import perf_counter
 from typing import cast
 
 from workloads.runtime.server_control import ServerControl
@@ -31,15 +37,19 @@ from workloads.specs.cpu_work import burn
 from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG, message
 from workloads.specs.ping_pong import exchanges
 
+BUFFERED_READ_BYTES = 64 * 1024
+"""The ``buffered`` echo server's receive buffer per connection (the most one ``recv_into`` fills)."""
+
 # -- sleep_fanout -------------------------------------------------------------
 
 
-async def _sleep_and_return(index: int, delay: float) -> int:
+async def _sleep_and_return(index: int, delay: float) -> tuple[int, float]:
+    started = perf_counter()
     await asyncio.sleep(delay)
-    return index
+    return index, perf_counter() - started
 
 
-async def sleep_fanout(n: int, delay: float, window: Window) -> list[int]:
+async def sleep_fanout(n: int, delay: float, window: Window) -> list[tuple[int, float]]:
     with window:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(_sleep_and_return(i, delay)) for i in range(n)]
@@ -62,6 +72,41 @@ class _EchoProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.transport.write(data)
+
+    def pause_writing(self) -> None:
+        self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._open.discard(self.transport)
+
+
+class _BufferedEchoProtocol(asyncio.BufferedProtocol):
+    """Receive into this protocol's buffer and write those bytes back; flow control as ``_EchoProtocol``.
+
+    The write passes a view of the buffer: asyncio (3.12+) and uvloop keep a reference to whatever
+    they could not send at once, so when the transport still holds data after the write, the next
+    read goes into a fresh buffer and the old one stays the transport's until it is sent.
+    """
+
+    def __init__(self, open_transports: set[asyncio.BaseTransport]) -> None:
+        self._open = open_transports
+        self._view = memoryview(bytearray(BUFFERED_READ_BYTES))
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self._open.add(transport)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        transport = self.transport
+        transport.write(self._view[:nbytes])
+        if transport.get_write_buffer_size():  # part of this buffer is still queued: do not overwrite it
+            self._view = memoryview(bytearray(BUFFERED_READ_BYTES))
 
     def pause_writing(self) -> None:
         self.transport.pause_reading()
@@ -99,6 +144,10 @@ async def tcp_echo_server(variant: str, control: ServerControl) -> None:
     transports: set[asyncio.BaseTransport] = set()
     if variant == "protocol":
         server = await loop.create_server(lambda: _EchoProtocol(transports), ECHO_HOST, 0, backlog=LISTEN_BACKLOG)
+    elif variant == "buffered":
+        server = await loop.create_server(
+            lambda: _BufferedEchoProtocol(transports), ECHO_HOST, 0, backlog=LISTEN_BACKLOG
+        )
     else:
         handlers: set[asyncio.Task[None]] = set()
 
@@ -213,13 +262,28 @@ async def ping_pong(handoffs: int, window: Window) -> tuple[list[int], list[int]
     return ping_tokens, pong_tokens
 
 
+def loop_leftovers(loop: asyncio.AbstractEventLoop) -> dict[str, int]:
+    """Unfinished tasks on ``loop`` and, on the default loop, live (not cancelled) timers in its heap.
+
+    uvloop's timers live in libuv (its handle set is a C field), so for uvloop only tasks are counted.
+    """
+    counts = {"tasks": len(asyncio.all_tasks(loop))}
+    scheduled: list[asyncio.TimerHandle] | None = getattr(loop, "_scheduled", None)
+    if scheduled is not None:
+        counts["timers"] = sum(1 for handle in scheduled if not handle.cancelled())
+    return counts
+
+
 class RunnerModel:
     """The synchronous model interface over these coroutines, all run by one ``asyncio.Runner``."""
 
     def __init__(self, runner: asyncio.Runner) -> None:
         self._runner = runner
 
-    def sleep_fanout(self, variant: str, n: int, delay: float, window: Window) -> list[int]:
+    def leftovers(self) -> dict[str, int]:
+        return loop_leftovers(self._runner.get_loop())
+
+    def sleep_fanout(self, variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
         return self._runner.run(sleep_fanout(n, delay, window))
 
     def tcp_echo_server(self, variant: str, control: ServerControl) -> None:
