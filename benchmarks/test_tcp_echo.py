@@ -2,9 +2,10 @@
 
 The shared load generator (its own process, on another core) keeps C
 connections busy in a closed loop and times each round from first send to last
-echo, checking every byte. The server's CPU time over the round tells whether
-the cell measured the server (``server_cpu_util`` near 1) or the generator
-(``client_bound``).
+echo, checking every byte, and reports its own CPU time over the round. The
+server's CPU time over the round (read here, from the worker's whole process
+group) and the generator's tell which side set the pace: ``bottleneck`` (see
+``workloads.specs.bottleneck``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def test_tcp_echo(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerCli
     connections, size, messages = (cell.params[k] for k in ("connections", "message_size", "messages"))
     context = f"{cell.label} tcp_echo {cell.params}"
     with load_generator() as generator:
-        pinned = pin_pair(worker, generator)
+        placement = pin_pair(worker, generator)
         with echo_server(worker, cell.variant) as port:
             rss_before = group_rss_bytes(worker.pid)
             generator.call(
@@ -38,7 +39,17 @@ def test_tcp_echo(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerCli
                 cpu_before = group_cpu_seconds(worker.pid)
                 reply = generator.call({"op": "round", "messages": messages}, cell.timeout_s, context)
                 server_cpu = group_cpu_seconds(worker.pid) - cpu_before
-                return Round(reply["quanta"], {**reply["metrics"], "server_cpu_s": server_cpu})
+                return Round(
+                    reply["quanta"],
+                    {
+                        **reply["metrics"],  # latencies, generator_cpu_s, generator_impl
+                        "server_cpu_s": server_cpu,
+                        "server_cores": placement.under_test_cores,
+                        "generator_cores": placement.peer_cores,
+                        "allocator_state": worker.listening.get("allocator_state"),
+                        **worker.listening.get("setup", {}),  # the hybrid's processes and pool start-up
+                    },
+                )
 
             rounds = measure(benchmark, virtual_clock, cell, one_round)
             rss_after = group_rss_bytes(worker.pid)
@@ -46,7 +57,9 @@ def test_tcp_echo(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerCli
             generator.call({"op": "close"}, 60, context)
     benchmark.extra_info.update(WORKLOAD.summarize(rounds, cell.params))  # type: ignore[arg-type]
     benchmark.extra_info.update(
-        pinned_to_separate_cores=pinned,
+        pinned_to_separate_cores=placement.pinned,
+        generator_impl=rounds[-1].metrics["generator_impl"],
+        peer_allocator_state=generator.hello.get("allocator_state"),
         peak_rss_bytes=peak_rss,
         rss_per_connection_bytes=(rss_after - rss_before) / connections,
     )

@@ -43,6 +43,8 @@ class Model:
     """(workload, reason) pairs for workloads this model cannot honestly do; those cells are skipped with the reason."""
     reference: bool = False
     """One of the suite's own schedulers (a lower bound nobody deploys), not a production library."""
+    one_process_per_core: bool = False
+    """The model runs one process per core it is given (the hybrid); given one core it is one process."""
     package: bool = False
     """The model is ``<name>_model/model.py`` (it has private helpers beside it)."""
     module_path: str = ""
@@ -98,7 +100,14 @@ MODELS: dict[str, Model] = {
         Model("tornado", "event_loop", ("tornado",), "tornado native coroutines"),
         Model("twisted", "event_loop", ("twisted",), "twisted Deferreds on the default reactor"),
         Model("asyncio", "event_loop", (), "asyncio on the default event loop", {"tcp_echo": ASYNCIO_ECHO}),
-        Model("multiprocess_asyncio", "processes", (), "one asyncio process per core", package=True),
+        Model(
+            "multiprocess_asyncio",
+            "processes",
+            (),
+            "one asyncio process per core",
+            package=True,
+            one_process_per_core=True,
+        ),
         Model("threads", "threads", (), "one OS thread per task"),
         Model("trio", "event_loop", ("trio",), "trio nurseries and streams"),
         Model(
