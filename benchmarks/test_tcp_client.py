@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from benchmarks.harness.cells import Cell
-from benchmarks.harness.echo_harness import pin_pair, reference_server
+from benchmarks.harness.echo_harness import pin_pair, reference_server, usable_cores
 from benchmarks.harness.measure import Round, measure
 from benchmarks.harness.process_stats import group_cpu_seconds
 from benchmarks.harness.virtual_clock import VirtualClock
@@ -38,7 +38,7 @@ def test_tcp_client(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerC
                 {
                     **reply["metrics"],  # messages, client_cpu_s, allocator_state, the hybrid's processes
                     "reference_server_cpu_s": server_cpu,
-                    "client_cores": placement.under_test_cores,
+                    "client_cores": usable_cores(placement.under_test_cores, reply["metrics"]),
                     "reference_server_cores": placement.peer_cores,
                 },
             )
@@ -46,5 +46,7 @@ def test_tcp_client(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerC
         rounds = measure(benchmark, virtual_clock, cell, one_round)
     benchmark.extra_info.update(WORKLOAD.summarize(rounds, cell.params))  # type: ignore[arg-type]
     benchmark.extra_info.update(
-        pinned_to_separate_cores=placement.pinned, peer_allocator_state=server.hello.get("allocator_state")
+        pinned_to_separate_cores=placement.pinned,
+        client_cores_given=placement.under_test_cores,
+        peer_allocator_state=server.hello.get("allocator_state")
     )

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from benchmarks.harness.cells import Cell
-from benchmarks.harness.echo_harness import echo_server, load_generator, pin_pair
+from benchmarks.harness.echo_harness import echo_server, load_generator, pin_pair, usable_cores
 from benchmarks.harness.measure import Round, measure
 from benchmarks.harness.process_stats import group_cpu_seconds, group_rss_bytes
 from benchmarks.harness.virtual_clock import VirtualClock
@@ -35,6 +35,9 @@ def test_tcp_echo(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerCli
                 {"op": "connect", "port": port, "connections": connections, "message_size": size}, 60, context
             )
 
+            setup = worker.listening.get("setup", {})  # the hybrid's processes and pool start-up
+            server_cores = usable_cores(placement.under_test_cores, setup)
+
             def one_round() -> Round:
                 cpu_before = group_cpu_seconds(worker.pid)
                 reply = generator.call({"op": "round", "messages": messages}, cell.timeout_s, context)
@@ -44,10 +47,10 @@ def test_tcp_echo(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerCli
                     {
                         **reply["metrics"],  # latencies, generator_cpu_s, generator_impl
                         "server_cpu_s": server_cpu,
-                        "server_cores": placement.under_test_cores,
+                        "server_cores": server_cores,
                         "generator_cores": placement.peer_cores,
                         "allocator_state": worker.listening.get("allocator_state"),
-                        **worker.listening.get("setup", {}),  # the hybrid's processes and pool start-up
+                        **setup,
                     },
                 )
 
@@ -58,6 +61,7 @@ def test_tcp_echo(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerCli
     benchmark.extra_info.update(WORKLOAD.summarize(rounds, cell.params))  # type: ignore[arg-type]
     benchmark.extra_info.update(
         pinned_to_separate_cores=placement.pinned,
+        server_cores_given=placement.under_test_cores,
         generator_impl=rounds[-1].metrics["generator_impl"],
         peer_allocator_state=generator.hello.get("allocator_state"),
         peak_rss_bytes=peak_rss,

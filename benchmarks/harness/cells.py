@@ -105,6 +105,8 @@ def cells_for(workload: str, models: list[str], profile: str) -> list[Cell]:
         for model in models:
             variants = lookup(model).variants_of(workload)
             for variant in lookup(model).variants_in(workload, profile):
+                if not lookup(model).runs_at(variant, params):
+                    continue
                 cells.append(
                     Cell(
                         model=model,

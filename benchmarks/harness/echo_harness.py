@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from benchmarks.harness.process_stats import pin_group, split_cores
 from benchmarks.harness.worker_client import WorkerClient, failure_from_reply
@@ -54,6 +55,15 @@ class Placement:
     pinned: bool
     under_test_cores: int
     peer_cores: int
+
+
+def usable_cores(given: int, setup: dict[str, Any]) -> int:
+    """The cores the side under test could keep busy: those it was given, or fewer if it runs fewer processes.
+
+    A one-process server (one GIL) given three cores is saturated at one CPU-second per second; the
+    hybrid reports its ``processes``.
+    """
+    return max(1, min(given, int(setup.get("processes", 1))))
 
 
 def pin_pair(under_test: WorkerClient, peer: WorkerClient) -> Placement:

@@ -39,6 +39,8 @@ class Model:
     """Variant -> environment its worker starts with (a setting read at import, e.g. gevent's config)."""
     variant_profiles: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
     """Variant -> the profiles that measure it (default: every profile); keeps the default profile in budget."""
+    variant_params: Mapping[str, Mapping[str, object]] = field(default_factory=dict, hash=False)
+    """Variant -> the parameter values its cells are limited to (a finding shown at one point of the grid)."""
     cannot: tuple[tuple[str, str], ...] = ()
     """(workload, reason) pairs for workloads this model cannot honestly do; those cells are skipped with the reason."""
     reference: bool = False
@@ -55,6 +57,10 @@ class Model:
 
     def variants_of(self, workload: str) -> tuple[str, ...]:
         return self.variants.get(workload, (DEFAULT_VARIANT,))
+
+    def runs_at(self, variant: str, params: Mapping[str, object]) -> bool:
+        """Whether ``variant`` is measured at ``params`` (``variant_params`` limits some variants)."""
+        return all(params.get(key) == value for key, value in self.variant_params.get(variant, {}).items())
 
     def variants_in(self, workload: str, profile: str) -> tuple[str, ...]:
         """The variants of ``workload`` measured in ``profile`` (the default variant always is)."""
@@ -83,6 +89,10 @@ class Model:
 
 
 ASYNCIO_ECHO = ("streams", "protocol")
+COLD_ALLOCATOR = {"COROBENCH_ALLOCATOR_STATE": "cold"}
+"""A fresh process's glibc mmap threshold (``workloads.runtime.allocator``; CPython issue 85451): asyncio's
+selector transport pays an mmap/munmap per ``recv(256 KiB)``. uvloop reads into libuv's own buffer."""
+ASYNCIO_COLD_ECHO = ("streams_cold_allocator", "protocol_cold_allocator")
 
 MODELS: dict[str, Model] = {
     m.name: m
@@ -99,7 +109,16 @@ MODELS: dict[str, Model] = {
         Model("eventlet", "greenlet", ("eventlet", "greenlet"), "eventlet, monkey-patched stdlib"),
         Model("tornado", "event_loop", ("tornado",), "tornado native coroutines"),
         Model("twisted", "event_loop", ("twisted",), "twisted Deferreds on the default reactor"),
-        Model("asyncio", "event_loop", (), "asyncio on the default event loop", {"tcp_echo": ASYNCIO_ECHO}),
+        Model(
+            "asyncio",
+            "event_loop",
+            (),
+            "asyncio on the default event loop",
+            {"tcp_echo": ASYNCIO_ECHO + ASYNCIO_COLD_ECHO},
+            variant_env=dict.fromkeys(ASYNCIO_COLD_ECHO, COLD_ALLOCATOR),
+            variant_profiles=dict.fromkeys(ASYNCIO_COLD_ECHO, ("default", "full")),
+            variant_params=dict.fromkeys(ASYNCIO_COLD_ECHO, {"connections": 10, "message_size": 1024}),
+        ),
         Model(
             "multiprocess_asyncio",
             "processes",

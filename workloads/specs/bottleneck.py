@@ -4,7 +4,9 @@ An echo cell has two busy processes: the side under test (the model's server in 
 model's client in ``tcp_client``) and its peer (the load generator, the reference server). Only a
 cell whose side under test was saturated ranks that side. Each side's utilisation is its CPU
 seconds over the round divided by (the round's seconds x the cores it had), so a multi-process side
-given three cores is saturated at 3 CPU-seconds per second, not 1.
+given three cores is saturated at 3 CPU-seconds per second, not 1; "the cores it had" are those it
+could keep busy: a one-process side given three cores counts one (the harness records
+``<side>_cores`` per round accordingly).
 
 - ``under_test``: the side under test was busy at least ``SATURATED_FROM_UTIL`` of its cores.
 - ``peer``: it was not, but the peer was: the peer set the pace (the cell measures the peer).

@@ -8,7 +8,10 @@ APIs: ``asyncio.TaskGroup`` for fan-out, ``asyncio.sleep``; the echo server in
 two variants so users see the cost of convenience: ``streams``
 (``asyncio.start_server`` with ``StreamReader``/``StreamWriter``, what most
 code uses) and ``protocol`` (an ``asyncio.Protocol`` writing back in
-``data_received``, with flow control). asyncio's TCP transports set
+``data_received``, with flow control); ``*_cold_allocator`` variants run the
+same two servers in a worker that skipped the allocator warm-up
+(``workloads.runtime.allocator``, CPython issue 85451), mapped in
+``ECHO_SERVER_OF_VARIANT``. asyncio's TCP transports set
 ``TCP_NODELAY`` themselves. The client uses streams (``open_connection``,
 ``readexactly``). Timeouts: ``asyncio.timeout`` per task (3.11+, what
 replaces ``wait_for``).
@@ -89,10 +92,18 @@ async def _wait_readable(fd: int) -> None:
         loop.remove_reader(fd)
 
 
+ECHO_SERVER_OF_VARIANT = {
+    "streams": "streams",
+    "protocol": "protocol",
+    "streams_cold_allocator": "streams",  # the same server; its worker started in the cold allocator state
+    "protocol_cold_allocator": "protocol",
+}
+
+
 async def tcp_echo_server(variant: str, control: ServerControl) -> None:
     loop = asyncio.get_running_loop()
     transports: set[asyncio.BaseTransport] = set()
-    if variant == "protocol":
+    if ECHO_SERVER_OF_VARIANT[variant] == "protocol":
         server = await loop.create_server(lambda: _EchoProtocol(transports), ECHO_HOST, 0, backlog=LISTEN_BACKLOG)
     else:
         handlers: set[asyncio.Task[None]] = set()
