@@ -48,5 +48,5 @@ def test_tcp_client(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerC
     benchmark.extra_info.update(
         pinned_to_separate_cores=placement.pinned,
         client_cores_given=placement.under_test_cores,
-        peer_allocator_state=server.hello.get("allocator_state")
+        peer_allocator_state=server.hello.get("allocator_state"),
     )

@@ -117,7 +117,7 @@ MODELS: dict[str, Model] = {
             {"tcp_echo": ASYNCIO_ECHO + ASYNCIO_COLD_ECHO},
             variant_env=dict.fromkeys(ASYNCIO_COLD_ECHO, COLD_ALLOCATOR),
             variant_profiles=dict.fromkeys(ASYNCIO_COLD_ECHO, ("default", "full")),
-            variant_params=dict.fromkeys(ASYNCIO_COLD_ECHO, {"connections": 10, "message_size": 1024}),
+            variant_params={variant: {"connections": 10, "message_size": 1024} for variant in ASYNCIO_COLD_ECHO},
         ),
         Model(
             "multiprocess_asyncio",

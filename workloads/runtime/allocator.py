@@ -108,7 +108,7 @@ def state() -> str:
 
 
 def prepare() -> str:
-    """Put this process in the state ``COROBENCH_ALLOCATOR_STATE`` asks for (default warm); return the observed state."""
+    """Put this process in the state ``COROBENCH_ALLOCATOR_STATE`` asks for (default warm); return the state seen."""
     if wanted_state() == "warm":
         warm_up()
     return state()

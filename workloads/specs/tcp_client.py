@@ -114,7 +114,9 @@ class TcpClient(Workload[Params]):
             "throughput_msgs_per_s": throughput,
             "throughput_bytes_per_s": throughput * params["message_size"],
             "client_cpu_util": statistics.median(round_utilisations(rounds, "client")),
-            "client_cpu_per_msg_s": statistics.median(r.metrics["client_cpu_s"] / r.metrics["messages"] for r in rounds),
+            "client_cpu_per_msg_s": statistics.median(
+                r.metrics["client_cpu_s"] / r.metrics["messages"] for r in rounds
+            ),
             "reference_server_cpu_util": statistics.median(round_utilisations(rounds, "reference_server")),
             **verdict,
             "reference_server_bound": verdict["bottleneck"] == "peer",

@@ -123,9 +123,7 @@ class TcpEcho(Workload[Params]):
             "server_cpu_s": statistics.median(cpu),
             "server_cpu_per_msg_s": statistics.median([c / m for c, m in zip(cpu, messages, strict=True)]),
             "server_cpu_util": statistics.median(round_utilisations(rounds, "server")),
-            "generator_cpu_per_msg_s": statistics.median(
-                [c / m for c, m in zip(generator_cpu, messages, strict=True)]
-            ),
+            "generator_cpu_per_msg_s": statistics.median([c / m for c, m in zip(generator_cpu, messages, strict=True)]),
             "generator_cpu_util": statistics.median(round_utilisations(rounds, "generator")),
             **verdict,
             "client_bound": verdict["bottleneck"] == "peer",
