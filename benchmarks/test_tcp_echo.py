@@ -2,9 +2,10 @@
 
 The shared load generator (its own process, on another core) keeps C
 connections busy in a closed loop and times each round from first send to last
-echo, checking every byte. The server's CPU time over the round tells whether
-the cell measured the server (``server_cpu_util`` near 1) or the generator
-(``client_bound``).
+echo, checking every byte, and reports its own CPU time over the round. The
+server's CPU time over the round (read here, from the worker's whole process
+group) and the generator's tell which side set the pace: ``bottleneck`` (see
+``workloads.specs.bottleneck``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from benchmarks.harness.cells import Cell
-from benchmarks.harness.echo_harness import echo_server, load_generator, pin_pair
+from benchmarks.harness.echo_harness import echo_server, load_generator, pin_pair, usable_cores
 from benchmarks.harness.measure import Round, measure
 from benchmarks.harness.process_stats import group_cpu_seconds, group_rss_bytes
 from benchmarks.harness.virtual_clock import VirtualClock
@@ -27,18 +28,31 @@ def test_tcp_echo(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerCli
     connections, size, messages = (cell.params[k] for k in ("connections", "message_size", "messages"))
     context = f"{cell.label} tcp_echo {cell.params}"
     with load_generator() as generator:
-        pinned = pin_pair(worker, generator)
+        placement = pin_pair(worker, generator)
         with echo_server(worker, cell.variant) as port:
             rss_before = group_rss_bytes(worker.pid)
             generator.call(
                 {"op": "connect", "port": port, "connections": connections, "message_size": size}, 60, context
             )
 
+            setup = worker.listening.get("setup", {})  # the hybrid's processes and pool start-up
+            server_cores = usable_cores(placement.under_test_cores, setup)
+
             def one_round() -> Round:
                 cpu_before = group_cpu_seconds(worker.pid)
                 reply = generator.call({"op": "round", "messages": messages}, cell.timeout_s, context)
                 server_cpu = group_cpu_seconds(worker.pid) - cpu_before
-                return Round(reply["quanta"], {**worker.server_metrics, **reply["metrics"], "server_cpu_s": server_cpu})
+                return Round(
+                    reply["quanta"],
+                    {
+                        **reply["metrics"],  # latencies, generator_cpu_s, generator_impl
+                        "server_cpu_s": server_cpu,
+                        "server_cores": server_cores,
+                        "generator_cores": placement.peer_cores,
+                        "allocator_state": worker.listening.get("allocator_state"),
+                        **setup,
+                    },
+                )
 
             rounds = measure(benchmark, virtual_clock, cell, one_round)
             rss_after = group_rss_bytes(worker.pid)
@@ -46,7 +60,10 @@ def test_tcp_echo(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerCli
             generator.call({"op": "close"}, 60, context)
     benchmark.extra_info.update(WORKLOAD.summarize(rounds, cell.params))  # type: ignore[arg-type]
     benchmark.extra_info.update(
-        pinned_to_separate_cores=pinned,
+        pinned_to_separate_cores=placement.pinned,
+        server_cores_given=placement.under_test_cores,
+        generator_impl=rounds[-1].metrics["generator_impl"],
+        peer_allocator_state=generator.hello.get("allocator_state"),
         peak_rss_bytes=peak_rss,
         rss_per_connection_bytes=(rss_after - rss_before) / connections,
     )

@@ -8,13 +8,16 @@ pytest-benchmark groups the models that did identical work side by side.
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks.harness.process_stats import split_cores
 from workloads.interface import BY_NAME, WORKLOADS
 from workloads.models.registry import DEFAULT_VARIANT, lookup
+from workloads.runtime.cores import cores_env
 from workloads.specs.schema import PROFILES, Plan
 
 __all__ = ["PROFILES", "WORKLOAD_NAMES", "Cell", "cells_for"]
@@ -55,15 +58,28 @@ class Cell:
         return f"{self.label}-{_format_params(self.params).replace(',', '-')}"
 
     @property
+    def cores(self) -> set[int]:
+        """The cores the cell's worker is given: on a pinned workload every core but its peer's."""
+        split = split_cores() if BY_NAME[self.workload].pinned else None
+        return split[0] if split else set(os.sched_getaffinity(0))
+
+    @property
     def worker_env(self) -> dict[str, str]:
-        """Environment the cell's worker starts with (its variant's settings, if any)."""
-        return dict(lookup(self.model).variant_env.get(self.variant or "", {}))
+        """Environment the cell's worker starts with: the cores it is given, and its variant's settings."""
+        return {**cores_env(self.cores), **lookup(self.model).variant_env.get(self.variant or "", {})}
 
     @property
     def skip_reason(self) -> str | None:
         cannot = lookup(self.model).reason_cannot(self.workload)
         if cannot:
             return f"{self.model} cannot do {self.workload}: {cannot}"
+        if lookup(self.model).one_process_per_core and len(self.cores) < 2:
+            return (
+                f"{self.model} runs one process per core it is given; on this {len(os.sched_getaffinity(0))}-core "
+                f"machine {self.workload} gives the side under test {len(self.cores)} core (its peer needs the "
+                "other), and one process would be presented as the hybrid's scaling (asyncio's own cells show "
+                "one asyncio process)"
+            )
         connections = self.params.get("connections")
         if isinstance(connections, int) and connections + FILES_MARGIN > open_files_hard_limit():
             return (
@@ -89,6 +105,8 @@ def cells_for(workload: str, models: list[str], profile: str) -> list[Cell]:
         for model in models:
             variants = lookup(model).variants_of(workload)
             for variant in lookup(model).variants_in(workload, profile):
+                if not lookup(model).runs_at(variant, params):
+                    continue
                 cells.append(
                     Cell(
                         model=model,

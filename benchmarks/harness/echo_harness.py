@@ -1,17 +1,21 @@
 """The processes around an echo cell: the model's server, the load generator, the reference server.
 
-- ``echo_server`` asks a model's worker to serve echo and yields its port (what the
-  model reported at start-up, e.g. its configuration, is left in ``worker.server_metrics``);
+- ``echo_server`` asks a model's worker to serve echo and yields its port (its
+  ``listening`` frame, with the model's one-off set-up and configuration, is left in ``worker.listening``);
   on a normal exit it asks the server to stop and checks it stopped cleanly.
 - ``load_generator`` and ``reference_server`` start the suite's fixed-code
   peers, each a fresh process in its own process group.
-- ``pin_pair`` puts the side under test and its peer on different cores.
+- ``pin_pair`` puts the side under test and its peer on different cores: the peer on one, the side
+  under test on all the others (the cores ``Cell.cores`` told the worker at start-up).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from benchmarks.harness.process_stats import pin_group, split_cores
 from benchmarks.harness.worker_client import WorkerClient, failure_from_reply
@@ -28,7 +32,7 @@ def echo_server(
     reply = worker.receive(start_timeout_s, "echo server start-up")
     if not reply.get("ok") or reply.get("event") != "listening":
         raise failure_from_reply(f"{worker.model} echo server did not start", reply)
-    worker.server_metrics = reply.get("metrics", {})
+    worker.listening = reply  # the server's one-off set-up (the hybrid's pool size) travels with it
     yield reply["port"]
     worker.call({"op": "stop"}, SERVER_STOP_TIMEOUT_S, "echo server shutdown")
 
@@ -45,11 +49,30 @@ def reference_server() -> Iterator[WorkerClient]:
         yield server
 
 
-def pin_pair(under_test: WorkerClient, peer: WorkerClient) -> bool:
-    """Pin the process under test and its peer to two different cores; False if impossible."""
+@dataclass(frozen=True)
+class Placement:
+    """The cores each side of an echo cell ran on; ``pinned`` is False on a single-CPU machine."""
+
+    pinned: bool
+    under_test_cores: int
+    peer_cores: int
+
+
+def usable_cores(given: int, setup: dict[str, Any]) -> int:
+    """The cores the side under test could keep busy: those it was given, or fewer if it runs fewer processes.
+
+    A one-process server (one GIL) given three cores is saturated at one CPU-second per second; the
+    hybrid reports its ``processes``.
+    """
+    return max(1, min(given, int(setup.get("processes", 1))))
+
+
+def pin_pair(under_test: WorkerClient, peer: WorkerClient) -> Placement:
+    """Pin the side under test to every core but one and its peer to that one (unpinned on one CPU)."""
     cores = split_cores()
     if cores is None:
-        return False
+        everything = len(os.sched_getaffinity(0))
+        return Placement(False, everything, everything)
     pin_group(under_test.pid, cores[0])
     pin_group(peer.pid, cores[1])
-    return True
+    return Placement(True, len(cores[0]), len(cores[1]))

@@ -21,6 +21,10 @@ from workloads.specs.base import Round
 
 __all__ = ["Round", "measure", "measure_worker_cell"]
 
+ONE_OFF_KEYS = ("pool_startup_s", "processes", "allocator_state")
+"""Set-up facts a round reports (the hybrid's pool start-up, not timed, and size; glibc's allocator
+state, ``workloads.runtime.allocator``) saved once per cell."""
+
 
 def measure_worker_cell(benchmark: Any, clock: VirtualClock, worker: WorkerClient, cell: Cell) -> list[Round]:
     """A cell whose rounds run inside the model's worker: measure it and save its derived metrics."""
@@ -69,8 +73,9 @@ def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[
         warmup_rounds=0 if benchmark.disabled else cell.plan.warmup_rounds,
         peak_rss_bytes=max_metric(measured, "peak_rss_bytes"),
     )
-    if measured and "pool_startup_s" in measured[-1].metrics:  # not timed; users of the hybrid pay it once
-        benchmark.extra_info["pool_startup_s"] = measured[-1].metrics["pool_startup_s"]
+    for key in ONE_OFF_KEYS:
+        if measured and key in measured[-1].metrics:
+            benchmark.extra_info[key] = measured[-1].metrics[key]
     if measured:
         benchmark.extra_info.update(model_config(measured[-1]))
     return measured

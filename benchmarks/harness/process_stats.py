@@ -3,31 +3,18 @@
 A model's server may be one process with many threads (threads), or several
 processes (multiprocess_asyncio); the harness starts each helper in its own
 process group, so "the server" is every task of every process in that group.
-CPU time comes from ``schedstat`` (nanoseconds on the CPU), which is far finer
-than the 10 ms ticks of ``/proc/<pid>/stat`` over a 0.2 s round.
+CPU time (``workloads.runtime.proc.group_cpu_seconds``, shared with the worker) comes from
+``schedstat`` (nanoseconds on the CPU), which is far finer than the 10 ms ticks of
+``/proc/<pid>/stat`` over a 0.2 s round.
 """
 
 from __future__ import annotations
 
 import os
 
-from workloads.runtime.proc import PROC, group_pids
+from workloads.runtime.proc import PROC, group_cpu_seconds, group_pids
 
-
-def group_cpu_seconds(pgid: int) -> float:
-    """CPU time used so far by every thread of every live process in the group."""
-    total_ns = 0
-    for pid in group_pids(pgid):
-        try:
-            tasks = list((PROC / str(pid) / "task").iterdir())
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                total_ns += int((task / "schedstat").read_text().split()[0])
-            except (OSError, ValueError, IndexError):
-                continue
-    return total_ns / 1e9
+__all__ = ["group_cpu_seconds", "group_rss_bytes", "pin_group", "split_cores"]
 
 
 def group_rss_bytes(pgid: int, field: str = "VmRSS") -> int:
@@ -54,8 +41,12 @@ def pin_group(pgid: int, cores: set[int]) -> None:
 
 
 def split_cores() -> tuple[set[int], set[int]] | None:
-    """(server cores, load cores) on two different CPUs, or None on a single-CPU machine."""
+    """(cores of the side under test, cores of its peer), or None on a single-CPU machine.
+
+    The peer (load generator, reference server) is one process with one thread: it gets one core;
+    the side under test gets every other core, so a model that spreads over processes can use them.
+    """
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) < 2:
         return None
-    return {cores[0]}, {cores[1]}
+    return set(cores[:-1]), {cores[-1]}

@@ -62,9 +62,9 @@ class WorkerClient:
             os.close(request_read)
             os.close(reply_write)
         self.hello = self.receive(STARTUP_TIMEOUT_S, "start-up")
+        self.listening: dict[str, Any] = {}
+        """The ``listening`` frame of the echo server this worker serves (its port and one-off set-up)."""
         self.pid: int = self.hello["pid"]
-        self.server_metrics: dict[str, Any] = {}
-        """What the model reported when its echo server started listening (``setup_metrics``)."""
 
     # -- requests -----------------------------------------------------------
 

@@ -40,10 +40,14 @@ class Model:
     variant_profiles: Mapping[str | tuple[str, str], tuple[str, ...]] = field(default_factory=dict, hash=False)
     """Variant, or (workload, variant) for one workload only (it wins) -> the profiles that measure it
     (default: every profile); keeps the default profile in budget."""
+    variant_params: Mapping[str, Mapping[str, object]] = field(default_factory=dict, hash=False)
+    """Variant -> the parameter values its cells are limited to (a finding shown at one point of the grid)."""
     cannot: tuple[tuple[str, str], ...] = ()
     """(workload, reason) pairs for workloads this model cannot honestly do; those cells are skipped with the reason."""
     reference: bool = False
     """One of the suite's own schedulers (a lower bound nobody deploys), not a production library."""
+    one_process_per_core: bool = False
+    """The model runs one process per core it is given (the hybrid); given one core it is one process."""
     package: bool = False
     """The model is ``<name>_model/model.py`` (it has private helpers beside it)."""
     module_path: str = ""
@@ -54,6 +58,10 @@ class Model:
 
     def variants_of(self, workload: str) -> tuple[str, ...]:
         return self.variants.get(workload, (DEFAULT_VARIANT,))
+
+    def runs_at(self, variant: str, params: Mapping[str, object]) -> bool:
+        """Whether ``variant`` is measured at ``params`` (``variant_params`` limits some variants)."""
+        return all(params.get(key) == value for key, value in self.variant_params.get(variant, {}).items())
 
     def variants_in(self, workload: str, profile: str) -> tuple[str, ...]:
         """The variants of ``workload`` measured in ``profile`` (the default variant always is)."""
@@ -86,15 +94,20 @@ class Model:
 
 
 ASYNCIO_ECHO = ("streams", "protocol", "buffered")
-ASYNCIO_ECHO_PROFILES: Mapping[str | tuple[str, str], tuple[str, ...]] = {"buffered": ("full",)}
-"""The BufferedProtocol server only in the full profile: six more echo cells per model would cost the
-default profile ~25 s each, and its gain over ``protocol`` is a per-read allocation."""
+ASYNCIO_ECHO_PROFILES: Mapping[str | tuple[str, str], tuple[str, ...]] = {"buffered": ("default", "full")}
+ASYNCIO_ECHO_PARAMS: Mapping[str, Mapping[str, object]] = {"buffered": {"connections": 10}}
+"""The BufferedProtocol server at C=10 only (both sizes): the expert's fast form, where echo servers are
+compared; the whole grid of it would add twelve echo cells to the default profile."""
 TWISTED_TASKS = ("coroutines", "chains")
 """One coroutine per task (default), or Deferred chains with no coroutine (less work per task than any other model)."""
 GEVENT_CONFIGS = ("defaults", "tuned")
 """gevent as installed, or with its documented speed setting (no greenlet-tree tracking)."""
 DEFAULT_AND_FULL = ("default", "full")
 FULL_ONLY = ("full",)
+COLD_ALLOCATOR = {"COROBENCH_ALLOCATOR_STATE": "cold"}
+"""A fresh process's glibc mmap threshold (``workloads.runtime.allocator``; CPython issue 85451): asyncio's
+selector transport pays an mmap/munmap per ``recv(256 KiB)``. uvloop reads into libuv's own buffer."""
+ASYNCIO_COLD_ECHO = ("streams_cold_allocator", "protocol_cold_allocator", "buffered_cold_allocator")
 
 MODELS: dict[str, Model] = {
     m.name: m
@@ -137,10 +150,22 @@ MODELS: dict[str, Model] = {
             "event_loop",
             (),
             "asyncio on the default event loop",
-            {"tcp_echo": ASYNCIO_ECHO},
-            variant_profiles=ASYNCIO_ECHO_PROFILES,
+            {"tcp_echo": ASYNCIO_ECHO + ASYNCIO_COLD_ECHO},
+            variant_env=dict.fromkeys(ASYNCIO_COLD_ECHO, COLD_ALLOCATOR),
+            variant_profiles={**ASYNCIO_ECHO_PROFILES, **dict.fromkeys(ASYNCIO_COLD_ECHO, DEFAULT_AND_FULL)},
+            variant_params={
+                **ASYNCIO_ECHO_PARAMS,
+                **{variant: {"connections": 10, "message_size": 1024} for variant in ASYNCIO_COLD_ECHO},
+            },
         ),
-        Model("multiprocess_asyncio", "processes", (), "one asyncio process per core", package=True),
+        Model(
+            "multiprocess_asyncio",
+            "processes",
+            (),
+            "one asyncio process per core",
+            package=True,
+            one_process_per_core=True,
+        ),
         Model(
             "threads",
             "threads",
@@ -165,6 +190,7 @@ MODELS: dict[str, Model] = {
             "asyncio code on uvloop's libuv loop",
             {"tcp_echo": ASYNCIO_ECHO},
             variant_profiles=ASYNCIO_ECHO_PROFILES,
+            variant_params=ASYNCIO_ECHO_PARAMS,
         ),
     )
 }

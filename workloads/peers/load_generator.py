@@ -7,26 +7,55 @@ connection busy in a closed loop: send one message of S bytes, wait for the
 whole echo, check it byte for byte, send the next, until the round's quota of
 messages is done. The round's duration is first send to last complete echo.
 
-It is written to be lean (one ``epoll`` object, no framework, per-connection
-state in slots) because it must outrun the fastest server under test; a cell
-whose server is not saturated is flagged ``client_bound`` by the harness.
+It must outrun the fastest server under test, so the round's loop exists twice
+with the same wire behaviour, call for call: in C (``workloads.peers._echo_loop``,
+built by ``pip install -e .``: on loopback the sender's ``send()`` pays about
+half the kernel's TCP work, so only a loop with almost no user-space work
+leaves the margin) and in Python (one ``epoll`` object, no framework,
+per-connection state in slots), the fallback where the extension is not built.
+``COROBENCH_GENERATOR=c|python`` picks one (default: C when built); every round
+reports ``generator_impl`` and the generator's own CPU time over the round
+(``generator_cpu_s``), from which the harness tells whether the generator set
+the pace (``bottleneck``).
 """
 
 from __future__ import annotations
 
+import os
 import select
 import socket
 import sys
 import time
+from types import ModuleType
 from typing import Any
 
+from workloads.runtime import allocator
 from workloads.runtime.errors import WrongResult
 from workloads.runtime.serve import raise_open_files_limit, serve_requests
 from workloads.runtime.window import to_quanta
 from workloads.specs.echo_data import ECHO_HOST, message
 
+try:
+    from workloads.peers import _echo_loop as _compiled_loop
+
+    compiled_loop: ModuleType | None = _compiled_loop
+except ImportError:  # not built: the Python loop below runs, and says so
+    compiled_loop = None
+
 LATENCY_PERCENTILES = {"p50": 0.50, "p90": 0.90, "p99": 0.99, "p999": 0.999}
 RECV_BYTES = 64 * 1024
+IMPL_ENV = "COROBENCH_GENERATOR"
+IMPLS = ("c", "python")
+
+
+def chosen_impl() -> str:
+    """``COROBENCH_GENERATOR`` if set (``c`` or ``python``), else C when the extension is built."""
+    wanted = os.environ.get(IMPL_ENV) or ("c" if compiled_loop is not None else "python")
+    if wanted not in IMPLS:
+        raise ValueError(f"{IMPL_ENV}={wanted!r}; expected one of {', '.join(IMPLS)}")
+    if wanted == "c" and compiled_loop is None:
+        raise RuntimeError(f"{IMPL_ENV}=c but workloads.peers._echo_loop is not built (pip install -e .)")
+    return wanted
 
 
 class _Connection:
@@ -59,7 +88,8 @@ class _Connection:
 
 
 class LoadGenerator:
-    def __init__(self) -> None:
+    def __init__(self, impl: str | None = None) -> None:
+        self.impl = impl or chosen_impl()
         self._connections: dict[int, _Connection] = {}
         self._epoll = select.epoll()
 
@@ -77,6 +107,26 @@ class LoadGenerator:
         """Run ``messages`` closed-loop echoes across the open connections."""
         if not self._connections:
             raise RuntimeError("round before connect")
+        cpu_started = time.process_time()
+        seconds, latencies = self._round_c(messages) if self.impl == "c" else self._round_python(messages)
+        cpu = time.process_time() - cpu_started
+        metrics = {**_latency_summary(latencies), "generator_cpu_s": cpu, "generator_impl": self.impl}
+        return {"quanta": to_quanta(seconds), "metrics": metrics}
+
+    def _round_c(self, messages: int) -> tuple[float, list[float]]:
+        assert compiled_loop is not None
+        ordered = list(self._connections.values())
+        seconds, latencies, bad = compiled_loop.run(
+            self._epoll.fileno(), [c.sock.fileno() for c in ordered], [c.message for c in ordered], messages
+        )
+        if bad is not None:
+            index, offset, data = bad
+            ordered[index].received = offset
+            raise WrongResult(self._describe_bad_echo(ordered[index], data))
+        return seconds, latencies
+
+    def _round_python(self, messages: int) -> tuple[float, list[float]]:
+        """The fallback loop: the C loop's behaviour, in Python."""
         latencies: list[float] = []
         record = latencies.append
         perf_counter = time.perf_counter
@@ -112,8 +162,7 @@ class LoadGenerator:
                         if to_send:
                             to_send -= 1
                             self._start_message(conn, now)
-        finished = perf_counter()
-        return {"quanta": to_quanta(finished - started), "metrics": _latency_summary(latencies)}
+        return perf_counter() - started, latencies
 
     def close(self) -> dict[str, Any]:
         for fd, conn in self._connections.items():
@@ -172,6 +221,7 @@ def _latency_summary(latencies: list[float]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
+    allocator.prepare()  # the warm state every worker starts in (workloads.runtime.allocator)
     raise_open_files_limit()
     generator = LoadGenerator()
     return serve_requests(
@@ -182,6 +232,7 @@ def main(argv: list[str]) -> int:
             "round": lambda r: generator.round(r["messages"]),
             "close": lambda r: generator.close(),
         },
+        hello={"allocator_state": allocator.state(), "generator_impl": generator.impl},
     )
 
 

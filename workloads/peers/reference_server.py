@@ -14,6 +14,7 @@ import select
 import socket
 import sys
 
+from workloads.runtime import allocator
 from workloads.runtime.protocol import write_frame
 from workloads.runtime.serve import die_with_parent, raise_open_files_limit
 from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG
@@ -99,11 +100,12 @@ class ReferenceServer:
 
 
 def main(argv: list[str]) -> int:
+    allocator.prepare()  # the warm state every worker starts in (workloads.runtime.allocator)
     die_with_parent()
     raise_open_files_limit()
     request_fd, reply_fd = int(argv[2]), int(argv[3])
     server = ReferenceServer()
-    write_frame(reply_fd, {"ok": True, "pid": os.getpid(), "port": server.port})
+    write_frame(reply_fd, {"ok": True, "pid": os.getpid(), "port": server.port, "allocator_state": allocator.state()})
     try:
         server.serve_until_readable(request_fd)
     finally:

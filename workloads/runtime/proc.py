@@ -2,8 +2,8 @@
 
 Every child the suite starts leads its own process group, so "the worker" (or
 "the server") is every process in that group: a model's pool children
-included. Used by the worker's memory readings and by the harness's CPU and
-memory readings of servers.
+included. Used by the worker's memory and CPU readings and by the harness's CPU and
+memory readings of servers. CPU time comes from ``schedstat`` (nanoseconds on the CPU).
 """
 
 from __future__ import annotations
@@ -31,3 +31,19 @@ def group_pids(pgid: int) -> list[int]:
         if int(fields[2]) == pgid:
             pids.append(int(entry.name))
     return pids
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time used so far by every thread of every live process in the group."""
+    total_ns = 0
+    for pid in group_pids(pgid):
+        try:
+            tasks = list((PROC / str(pid) / "task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                total_ns += int((task / "schedstat").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+    return total_ns / 1e9

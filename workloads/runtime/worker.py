@@ -10,6 +10,11 @@ The loop is deliberately plain: read a request frame, run one round of a
 workload through the model, reply. Timing happens inside the model's code via
 ``workloads.runtime.window.Window``; this loop adds only the checks and the memory
 readings around it, all outside the timed window.
+
+Before the model is imported, ``allocator.prepare()`` puts glibc's allocator in the warm state a
+long-running service is in (``workloads.runtime.allocator``; ``COROBENCH_ALLOCATOR_STATE=cold``
+keeps the fresh-process state); the state observed is reported in the hello, the ``listening``
+frame and every round.
 """
 
 import sys
@@ -32,7 +37,7 @@ from typing import Any, cast
 
 from workloads.interface import BY_NAME, ModelHooks, ModelInterface
 from workloads.models.registry import DEFAULT_VARIANT, lookup
-from workloads.runtime import memory
+from workloads.runtime import allocator, memory
 from workloads.runtime.protocol import read_frame, write_frame
 from workloads.runtime.serve import raise_open_files_limit, serve_requests
 from workloads.runtime.server_control import ServerControl
@@ -70,9 +75,11 @@ def run_round(model_name: str, model: ModelInterface, request: dict[str, Any]) -
             hooks.prepare()
         _idle_rss_bytes = memory.current_rss_bytes()
     gc.collect()  # the last round's garbage is collected here, not inside this round's window
+    allocator_state = allocator.state()
     memory.reset_peak_rss()
     outcome = workload.run_round(model, variant, request.get("params", {}))
     outcome["metrics"]["python"] = platform.python_version()
+    outcome["metrics"]["allocator_state"] = allocator_state
     outcome["metrics"]["baseline_rss_bytes"] = _idle_rss_bytes
     outcome["metrics"]["peak_rss_bytes"] = memory.peak_rss_bytes()
     outcome["metrics"].update(setup_metrics(model))
@@ -110,7 +117,13 @@ def serve_echo(
     variant = checked_variant(model_name, "tcp_echo", request)
 
     def announce(port: int) -> None:
-        write_frame(reply_fd, {"ok": True, "event": "listening", "port": port, "metrics": setup_metrics(model)})
+        listening = {
+            "event": "listening",
+            "port": port,
+            "allocator_state": allocator.state(),
+            "setup": setup_metrics(model),
+        }
+        write_frame(reply_fd, {"ok": True, **listening})
 
     control = ServerControl(request_fd, announce)
     model.tcp_echo_server(variant, control)
@@ -123,6 +136,7 @@ def serve_echo(
 
 
 def main(model_name: str, request_fd: int, reply_fd: int) -> int:
+    allocator.prepare()
     raise_open_files_limit()
     model = cast(ModelInterface, importlib.import_module(lookup(model_name).module))
     return serve_requests(
@@ -132,6 +146,7 @@ def main(model_name: str, request_fd: int, reply_fd: int) -> int:
             "run": lambda request: run_round(model_name, model, request),
             "serve_echo": lambda request: serve_echo(model_name, model, request, request_fd, reply_fd),
         },
+        hello={"allocator_state": allocator.state()},
     )
 
 

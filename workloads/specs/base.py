@@ -35,6 +35,9 @@ class Workload(ABC, Generic[P]):
     schema: Schema
     in_worker = True
     """False where a peer process times the round (``tcp_echo``: the load generator does)."""
+    pinned = False
+    """True where the side under test and a peer process run on separate cores (echo-style workloads):
+    the side under test gets every core but the peer's (``benchmarks.harness.process_stats.split_cores``)."""
 
     @property
     def name(self) -> str:

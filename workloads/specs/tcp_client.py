@@ -2,19 +2,28 @@
 
 The "many concurrent downloads" shape: the model opens C connections concurrently and does M
 closed-loop round trips of S bytes on each, returning per connection the crc32 of every byte it
-received; the round checks each against the crc of what that connection must have received. If the
-reference server was busy nearly all the round, the cell measured the server, not the client: it is
-flagged ``reference_server_bound``.
+received; the round checks each against the crc of what that connection must have received.
+
+The round also reads the CPU time of the worker's process group (every process and thread of the
+client) around the model's call, in the worker, so the reading leaves out the worker's
+``gc.collect`` before the round and the check after it; the harness reads the reference server's.
+``bottleneck`` (``workloads.specs.bottleneck``) is ``under_test`` when the client was saturated on
+the cores it had, ``peer`` when it was not but the reference server was (then also
+``reference_server_bound``), ``neither`` when nothing was saturated.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import statistics
 from typing import Any, NotRequired, Protocol, TypedDict
 
 from workloads.runtime.errors import WrongResult
+from workloads.runtime.proc import group_cpu_seconds
 from workloads.runtime.window import Window
 from workloads.specs.base import Round, Workload, median_growth_per_unit
+from workloads.specs.bottleneck import bottleneck_of, round_utilisations
 from workloads.specs.echo_data import expected_crc
 from workloads.specs.schema import PEAK_RSS, RSS_PER_CONNECTION, Chart, Metric, Schema
 from workloads.specs.tcp_echo import GRID, messages_per_round
@@ -34,10 +43,14 @@ class Implements(Protocol):
     ) -> list[int]: ...
 
 
-SERVER_BOUND_FROM_UTIL = 0.9
+@functools.lru_cache(maxsize=4096)
+def _expected_crc(connection: int, size: int, round_trips: int) -> int:
+    """Computed once per cell (10 MB of crc32 at C=10, 1 KiB), not after every round."""
+    return expected_crc(connection, size, round_trips)
 
 
 class TcpClient(Workload[Params]):
+    pinned = True
     schema = Schema(
         name="tcp_client",
         order=30,
@@ -46,6 +59,8 @@ class TcpClient(Workload[Params]):
         metrics=(
             Metric("throughput_msgs_per_s", "throughput", "msgs/s", higher_is_better=True, headline=True),
             Metric("throughput_bytes_per_s", "throughput (bytes)", "bytes/s", higher_is_better=True, table=False),
+            Metric("client_cpu_util", "client CPU use", "share"),
+            Metric("client_cpu_per_msg_s", "client CPU / msg", "s", table=False),
             Metric("reference_server_cpu_util", "reference server CPU use", "share"),
             RSS_PER_CONNECTION,
             PEAK_RSS,
@@ -80,22 +95,31 @@ class TcpClient(Workload[Params]):
         port, connections = int(params["port"]), int(params["connections"])
         size, round_trips = int(params["message_size"]), int(params["round_trips"])
         window = Window()
+        group = os.getpgrp()
+        cpu_before = group_cpu_seconds(group)
         crcs = model.tcp_client(variant, port, connections, size, round_trips, window)
+        client_cpu = group_cpu_seconds(group) - cpu_before
         if len(crcs) != connections:
             raise WrongResult(f"expected {connections} per-connection checksums, got {len(crcs)}")
         for index, crc in enumerate(crcs):
-            if crc != expected_crc(index, size, round_trips):
+            if crc != _expected_crc(index, size, round_trips):
                 raise WrongResult(f"connection {index}: the bytes received differ from the bytes sent (crc32 mismatch)")
-        return {"quanta": window.quanta, "metrics": {"messages": connections * round_trips}}
+        metrics = {"messages": connections * round_trips, "client_cpu_s": client_cpu}
+        return {"quanta": window.quanta, "metrics": metrics}
 
     def summarize(self, rounds: list[Round], params: Params) -> dict[str, Any]:
         throughput = statistics.median(r.metrics["messages"] / r.seconds for r in rounds)
-        server_util = statistics.median(r.metrics["reference_server_cpu_s"] / r.seconds for r in rounds)
+        verdict = bottleneck_of(rounds, "client", "reference_server")
         return {
             "throughput_msgs_per_s": throughput,
             "throughput_bytes_per_s": throughput * params["message_size"],
-            "reference_server_cpu_util": server_util,
-            "reference_server_bound": server_util >= SERVER_BOUND_FROM_UTIL,
+            "client_cpu_util": statistics.median(round_utilisations(rounds, "client")),
+            "client_cpu_per_msg_s": statistics.median(
+                r.metrics["client_cpu_s"] / r.metrics["messages"] for r in rounds
+            ),
+            "reference_server_cpu_util": statistics.median(round_utilisations(rounds, "reference_server")),
+            **verdict,
+            "reference_server_bound": verdict["bottleneck"] == "peer",
             "rss_per_connection_bytes": median_growth_per_unit(rounds, params["connections"]),
         }
 

@@ -3,9 +3,11 @@
 The model serves echo on 127.0.0.1 (``tcp_echo_server``) until told to stop. The shared load
 generator (``workloads.peers.load_generator``, its own process on another core) keeps C connections
 busy in a closed loop, times each round from first send to last echo and checks every byte; the
-harness reads the server's CPU time over the round. This module owns the grid and turns the rounds
-into the saved metrics. A server busy for less than ``CLIENT_BOUND_BELOW_UTIL`` of the round did
-not set the pace and is flagged ``client_bound``.
+harness reads the server's CPU time over the round and the generator reports its own. This module
+owns the grid and turns the rounds into the saved metrics, among them ``bottleneck``
+(``workloads.specs.bottleneck``): ``under_test`` when the server was saturated on the cores it had,
+``peer`` when it was not but the generator was (then also ``client_bound``), ``neither`` when
+nothing was saturated (a stalled or latency-bound server).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, Protocol, TypedDict
 
 from workloads.runtime.server_control import ServerControl
 from workloads.specs.base import Round, Workload
+from workloads.specs.bottleneck import bottleneck_of, round_utilisations
 from workloads.specs.schema import PEAK_RSS, RSS_PER_CONNECTION, Chart, Metric, Schema
 
 
@@ -36,8 +39,6 @@ GRID = {
 """(connections, message sizes) per profile; 100 KiB on loopback mostly measures memory bandwidth."""
 MESSAGES = {"quick": 4000, "default": 10_000, "full": 20_000}
 """Messages per round at C >= 10: about 0.1-0.2 s at the fastest server on a 2-core machine."""
-CLIENT_BOUND_BELOW_UTIL = 0.9
-"""A server busy for less than this share of the round was waiting for the generator."""
 LATENCY_KEYS = ("p50", "p90", "p99", "p999")
 
 
@@ -58,6 +59,7 @@ LATENCY_METRICS = (
 
 class TcpEcho(Workload[Params]):
     in_worker = False
+    pinned = True
     schema = Schema(
         name="tcp_echo",
         order=20,
@@ -70,6 +72,8 @@ class TcpEcho(Workload[Params]):
             Metric("server_cpu_per_msg_s", "server CPU / msg", "s", headline=True),
             Metric("server_cpu_util", "server CPU use", "share", higher_is_better=True),
             Metric("server_cpu_s", "server CPU", "s", table=False),
+            Metric("generator_cpu_per_msg_s", "generator CPU / msg", "s", table=False),
+            Metric("generator_cpu_util", "generator CPU use", "share", table=False),
             RSS_PER_CONNECTION,
             PEAK_RSS,
         ),
@@ -110,15 +114,19 @@ class TcpEcho(Workload[Params]):
         durations = [r.seconds for r in rounds]
         messages = [r.metrics["messages"] for r in rounds]
         cpu = [r.metrics["server_cpu_s"] for r in rounds]
+        generator_cpu = [r.metrics["generator_cpu_s"] for r in rounds]
         throughput = statistics.median([m / d for m, d in zip(messages, durations, strict=True)])
-        util = statistics.median([c / d for c, d in zip(cpu, durations, strict=True)])
+        verdict = bottleneck_of(rounds, "server", "generator")
         metrics: dict[str, Any] = {
             "throughput_msgs_per_s": throughput,
             "throughput_bytes_per_s": throughput * params["message_size"],
             "server_cpu_s": statistics.median(cpu),
             "server_cpu_per_msg_s": statistics.median([c / m for c, m in zip(cpu, messages, strict=True)]),
-            "server_cpu_util": util,
-            "client_bound": util < CLIENT_BOUND_BELOW_UTIL,
+            "server_cpu_util": statistics.median(round_utilisations(rounds, "server")),
+            "generator_cpu_per_msg_s": statistics.median([c / m for c, m in zip(generator_cpu, messages, strict=True)]),
+            "generator_cpu_util": statistics.median(round_utilisations(rounds, "generator")),
+            **verdict,
+            "client_bound": verdict["bottleneck"] == "peer",
             "latency_max_s": max(r.metrics["latency_max_s"] for r in rounds),
         }
         for name in LATENCY_KEYS:

@@ -55,6 +55,7 @@ import zlib
 from multiprocessing.synchronize import Barrier
 from time import perf_counter
 
+from workloads.runtime import allocator
 from workloads.specs.cpu_work import burn
 from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG, message
 
@@ -72,8 +73,9 @@ _warm_barrier: Barrier | None = None
 
 
 def init_child(parent_pid: int, warm_barrier: Barrier) -> None:
-    """Pool initializer: die with the parent; keep the warm-up barrier."""
+    """Pool initializer: the worker's allocator state; die with the parent; keep the warm-up barrier."""
     global _warm_barrier
+    allocator.prepare()  # a spawned child is a fresh interpreter: as warm as the worker (COROBENCH_ALLOCATOR_STATE)
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")

@@ -3,8 +3,12 @@
 APIs and why:
 
 - ``concurrent.futures.ProcessPoolExecutor`` with the ``"spawn"`` context and
-  ``max_workers = len(os.sched_getaffinity(0))`` (the cores this worker may run
-  on; ``os.process_cpu_count`` is 3.13+). Spawn gives every pool process a clean
+  one process per core the harness gives this worker
+  (``workloads.runtime.cores.given_cores``: named in ``COROBENCH_CORES`` when the
+  worker starts, because the mask read after the harness pinned an echo cell's
+  worker says only what the mask is, not what the cell gives; outside the
+  harness, the cores this process may run on). ``processes`` is reported with
+  every round and echo cell. Spawn gives every pool process a clean
   interpreter and never forks a process that has threads (the executor's own
   manager thread, or a monkey-patched hub). The pool's processes are children of
   the worker's main thread, which lives as long as the worker, so their
@@ -14,7 +18,9 @@ APIs and why:
   ``multiprocessing`` Barrier, so every process is started, has imported
   ``workloads.models.multiprocess_asyncio_model.children`` and run its initializer. Its cost is kept
   in ``pool_startup_s`` (seconds; ``None`` until the pool exists), which
-  ``setup_metrics`` reports with every round once the pool exists.
+  ``setup_metrics`` reports with every round once the pool exists. Each pool
+  process starts in the warm allocator state every worker starts in
+  (``workloads.runtime.allocator``, from ``init_child``).
 - Child code lives in ``workloads.models.multiprocess_asyncio_model.children``, which has no
   import-time side effects (a pool created at import made every spawned child
   start a pool of its own, and it hung).
@@ -73,6 +79,7 @@ from concurrent.futures import wait as wait_futures
 from typing import Any, TypeVar
 
 from workloads.models.multiprocess_asyncio_model import children
+from workloads.runtime.cores import given_cores
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.echo_data import ECHO_HOST
@@ -102,7 +109,7 @@ def _get_pool() -> tuple[ProcessPoolExecutor, int]:
     global _pool, _pool_size, pool_startup_s
     if _pool is None:
         started = time.perf_counter()
-        size = len(os.sched_getaffinity(0))
+        size = given_cores()
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(
             max_workers=size,
@@ -126,8 +133,8 @@ def _get_pool() -> tuple[ProcessPoolExecutor, int]:
 
 
 def setup_metrics() -> dict[str, float]:
-    """One-off costs outside every window: the pool's start-up, once the pool exists."""
-    return {} if pool_startup_s is None else {"pool_startup_s": pool_startup_s}
+    """One-off costs outside every window, once the pool exists: its start-up and its size."""
+    return {} if pool_startup_s is None else {"pool_startup_s": pool_startup_s, "processes": _pool_size}
 
 
 def prepare() -> None:

@@ -13,7 +13,10 @@ code uses), ``protocol`` (an ``asyncio.Protocol`` writing back in
 ``recv_into``s a buffer the protocol owns, then ``buffer_updated(n)``, which
 writes those bytes back; no ``bytes`` object and no ``max_size`` (256 KiB)
 allocation per read, the expert's fast asyncio server; uvloop supports it,
-``uvloop/handles/stream.pyx`` checks for ``get_buffer``). asyncio's TCP transports set
+``uvloop/handles/stream.pyx`` checks for ``get_buffer``); ``*_cold_allocator`` variants run
+the same servers in a worker that skipped the allocator warm-up
+(``workloads.runtime.allocator``, CPython issue 85451), mapped in
+``ECHO_SERVER_OF_VARIANT``. asyncio's TCP transports set
 ``TCP_NODELAY`` themselves. The client uses streams (``open_connection``,
 ``readexactly``). Timeouts: ``asyncio.timeout`` per task (3.11+, what
 replaces ``wait_for``). Hand-off (``ping_pong``): two tasks in a
@@ -139,12 +142,23 @@ async def _wait_readable(fd: int) -> None:
         loop.remove_reader(fd)
 
 
+ECHO_SERVER_OF_VARIANT = {
+    "streams": "streams",
+    "protocol": "protocol",
+    "buffered": "buffered",
+    "streams_cold_allocator": "streams",  # the same server; its worker started in the cold allocator state
+    "protocol_cold_allocator": "protocol",
+    "buffered_cold_allocator": "buffered",
+}
+
+
 async def tcp_echo_server(variant: str, control: ServerControl) -> None:
     loop = asyncio.get_running_loop()
     transports: set[asyncio.BaseTransport] = set()
-    if variant == "protocol":
+    server_kind = ECHO_SERVER_OF_VARIANT[variant]
+    if server_kind == "protocol":
         server = await loop.create_server(lambda: _EchoProtocol(transports), ECHO_HOST, 0, backlog=LISTEN_BACKLOG)
-    elif variant == "buffered":
+    elif server_kind == "buffered":
         server = await loop.create_server(
             lambda: _BufferedEchoProtocol(transports), ECHO_HOST, 0, backlog=LISTEN_BACKLOG
         )

@@ -1,0 +1,55 @@
+"""Echo cells give the side under test every core but its peer's, and the hybrid sizes its pool from them."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from benchmarks.harness import cells, process_stats
+from benchmarks.harness.cells import cells_for
+from benchmarks.harness.process_stats import pin_group
+from benchmarks.harness.worker_client import WorkerClient
+from workloads.runtime.cores import CORES_ENV
+
+
+def machine_with(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(count)))
+
+
+def hybrid_cell(workload: str) -> cells.Cell:
+    return cells_for(workload, ["multiprocess_asyncio"], "quick")[0]
+
+
+def test_the_peer_gets_one_core_and_the_side_under_test_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    machine_with(monkeypatch, 16)
+    assert process_stats.split_cores() == (set(range(15)), {15})
+    for workload in ("tcp_echo", "tcp_client"):
+        cell = hybrid_cell(workload)
+        assert cell.worker_env[CORES_ENV] == ",".join(str(c) for c in range(15))
+        assert cell.skip_reason is None
+    assert hybrid_cell("cpu_mixed").worker_env[CORES_ENV] == ",".join(str(c) for c in range(16))  # not pinned
+
+
+def test_the_hybrid_is_not_shown_as_one_process_on_two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    machine_with(monkeypatch, 2)
+    for workload in ("tcp_echo", "tcp_client"):
+        reason = hybrid_cell(workload).skip_reason
+        assert reason is not None and "one process per core" in reason and "1 core" in reason
+    assert hybrid_cell("cpu_mixed").skip_reason is None
+    assert cells_for("tcp_echo", ["asyncio"], "quick")[0].skip_reason is None  # one-process models still run
+
+
+def test_the_hybrid_sizes_its_pool_from_the_cores_it_is_given_not_the_mask() -> None:
+    with WorkerClient("multiprocess_asyncio", env={CORES_ENV: "0,1,2"}) as worker:
+        pin_group(worker.pid, {sorted(os.sched_getaffinity(0))[0]})  # as the harness pins an echo cell's worker
+        reply = worker.run_round("sleep_fanout", {"n": 30, "delay": 0.001}, timeout_s=60)
+    assert reply["metrics"]["processes"] == 3
+
+
+def test_cold_allocator_cells_run_once_per_profile_at_c10_1kib() -> None:
+    assert not [c for c in cells_for("tcp_echo", ["asyncio"], "quick") if "cold" in (c.variant or "")]
+    cold = [c for c in cells_for("tcp_echo", ["asyncio", "uvloop"], "default") if "cold" in (c.variant or "")]
+    assert sorted(c.label for c in cold) == ["asyncio.protocol_cold_allocator", "asyncio.streams_cold_allocator"]
+    assert {(c.params["connections"], c.params["message_size"]) for c in cold} == {(10, 1024)}
+    assert all(c.worker_env["COROBENCH_ALLOCATOR_STATE"] == "cold" for c in cold)
