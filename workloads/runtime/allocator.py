@@ -14,7 +14,7 @@ benchmark sees it depends on what the process happened to allocate before.
 So every worker and peer calls ``prepare()`` first thing in its ``main()``: it allocates and frees
 one ``WARM_UP_BYTES`` block through libc's ``malloc``/``free``, which raises the threshold, unless
 ``COROBENCH_ALLOCATOR_STATE=cold`` asks for the fresh-process state (the ``*_cold_allocator``
-variants, which show the cold cost as a finding of its own). ``state()`` then observes, rather
+variants, which show the cold cost as a finding of its own; ``hold_cold`` pins it with ``mallopt``). ``state()`` then observes, rather
 than assumes, which regime a 256 KiB request is in: it asks for one and reads glibc's count of
 mmapped blocks (``mallinfo2().hblks``); it shrinks the block before freeing it, so the probe itself
 never raises the threshold.
@@ -107,10 +107,30 @@ def state() -> str:
     return "cold" if mmapped else "warm"
 
 
+M_MMAP_THRESHOLD = -3
+"""``mallopt`` parameter number (glibc's malloc.h)."""
+DEFAULT_MMAP_THRESHOLD = 128 * 1024
+
+
+def hold_cold() -> None:
+    """Fix glibc's mmap threshold at its 128 KiB default, which also turns off its dynamic raise.
+
+    A fresh process is cold only until something it imports happens to free one large block (a big
+    dict's old table, say): with asyncio, tornado and the harness imported, that happened in some
+    workers and not others. Setting the threshold explicitly (``mallopt(3)``) keeps the cold cells
+    in the state they are named for, whatever the model imports.
+    """
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(M_MMAP_THRESHOLD, DEFAULT_MMAP_THRESHOLD)
+
+
 def prepare() -> str:
     """Put this process in the state ``COROBENCH_ALLOCATOR_STATE`` asks for (default warm); return the state seen."""
     if wanted_state() == "warm":
         warm_up()
+    else:
+        hold_cold()
     return state()
 
 
