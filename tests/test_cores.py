@@ -50,6 +50,10 @@ def test_the_hybrid_sizes_its_pool_from_the_cores_it_is_given_not_the_mask() -> 
 def test_cold_allocator_cells_run_once_per_profile_at_c10_1kib() -> None:
     assert not [c for c in cells_for("tcp_echo", ["asyncio"], "quick") if "cold" in (c.variant or "")]
     cold = [c for c in cells_for("tcp_echo", ["asyncio", "uvloop"], "default") if "cold" in (c.variant or "")]
-    assert sorted(c.label for c in cold) == ["asyncio.protocol_cold_allocator", "asyncio.streams_cold_allocator"]
+    assert sorted(c.label for c in cold) == [
+        "asyncio.buffered_cold_allocator",
+        "asyncio.protocol_cold_allocator",
+        "asyncio.streams_cold_allocator",
+    ]
     assert {(c.params["connections"], c.params["message_size"]) for c in cold} == {(10, 1024)}
     assert all(c.worker_env["COROBENCH_ALLOCATOR_STATE"] == "cold" for c in cold)

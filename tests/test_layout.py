@@ -4,7 +4,7 @@ The rules, checked over the static import graph of every module in the repositor
 - ``reports`` imports neither ``workloads`` nor ``benchmarks`` (it reads JSON only);
 - ``workloads`` never imports ``benchmarks``, ``reports`` or ``tests``;
 - the worker runtime imports no model module (it finds one by name in the registry);
-- workload specs import only the runtime's window and errors, and other specs;
+- workload specs import only the runtime pieces a round uses (window, errors, server control, /proc);
 - ``benchmarks`` imports no model module and no peer (it starts them by module name);
 - no model module is importable under its library's own name.
 """
@@ -93,7 +93,7 @@ def test_the_runtime_imports_no_model() -> None:
     assert violations("workloads.runtime", allowed) == []
 
 
-def test_specs_import_only_the_runtime_window_and_errors() -> None:
+def test_specs_import_only_the_runtime_pieces_a_round_uses() -> None:
     allowed = (
         "workloads.specs",
         "workloads.runtime.window",

@@ -14,10 +14,10 @@ benchmark sees it depends on what the process happened to allocate before.
 So every worker and peer calls ``prepare()`` first thing in its ``main()``: it allocates and frees
 one ``WARM_UP_BYTES`` block through libc's ``malloc``/``free``, which raises the threshold, unless
 ``COROBENCH_ALLOCATOR_STATE=cold`` asks for the fresh-process state (the ``*_cold_allocator``
-variants, which show the cold cost as a finding of its own; ``hold_cold`` pins it with ``mallopt``). ``state()`` then observes, rather
-than assumes, which regime a 256 KiB request is in: it asks for one and reads glibc's count of
-mmapped blocks (``mallinfo2().hblks``); it shrinks the block before freeing it, so the probe itself
-never raises the threshold.
+variants, which show the cold cost as a finding of its own; ``hold_cold`` pins it with
+``mallopt``). ``state()`` then observes, rather than assumes, which regime a 256 KiB request is
+in: it asks for one and reads glibc's count of mmapped blocks (``mallinfo2().hblks``); it shrinks
+the block before freeing it, so the probe itself never raises the threshold.
 """
 
 from __future__ import annotations
