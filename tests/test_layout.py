@@ -99,6 +99,7 @@ def test_specs_import_only_the_runtime_pieces_a_round_uses() -> None:
         "workloads.runtime.window",
         "workloads.runtime.errors",
         "workloads.runtime.server_control",
+        "workloads.runtime.proc",
     )
     assert violations("workloads.specs", allowed) == []
 
