@@ -23,6 +23,7 @@ import os
 import socket
 import sys
 import time
+from pathlib import Path
 
 from benchmarks.harness.echo_harness import echo_server, load_generator, pin_pair
 from benchmarks.harness.process_stats import group_cpu_seconds, pin_group, split_cores
@@ -54,7 +55,7 @@ def client(port: int, round_trips: int, core: int, start: multiprocessing.synchr
 
 def process_cpu_seconds(pid: int) -> float:
     """utime + stime of a whole process, exited threads included (``/proc/<pid>/stat``, clock ticks)."""
-    fields = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
