@@ -11,14 +11,12 @@ RuntimeError if the patching did not happen. Task code therefore uses the
 APIs and why:
 
 - sleep_fanout: ``eventlet.spawn`` per task, then ``GreenThread.wait()`` on
-  each in spawn order. Measured at N=10000 x 10 ms (medians of 9-11
-  interleaved runs on a loaded 2-core box): spawn + ``wait()`` ~340-390 ms;
-  ``GreenPool(n).spawn`` + ``wait()`` ~430-470 ms, ``GreenPool.spawn`` +
-  ``waitall`` ~400-550 ms, ``GreenPool.imap`` ~490 ms, ``starmap`` ~535 ms,
-  ``GreenPile`` ~420-500 ms (a pool adds a semaphore and a link per task, and
-  its default size of 1000 would throttle N=10000). ``GreenPool.spawn_n`` with
-  tasks appending to a shared list was ~290-340 ms, but ``spawn_n`` cannot
-  return a task's result, so it is not the gather idiom the workload asks for.
+  each in spawn order: faster than every ``GreenPool`` form (``spawn`` +
+  ``wait()`` or ``waitall``, ``imap``, ``starmap``) and ``GreenPile`` (a pool
+  adds a semaphore and a link per task, and its default size of 1000 would
+  throttle N=10000). ``GreenPool.spawn_n`` with tasks appending to a shared
+  list was faster, but ``spawn_n`` cannot return a task's result, so it is not
+  the gather idiom the workload asks for. Figures in MEASUREMENTS.md.
 - tcp_echo_server: ``eventlet.listen`` and an accept loop in one greenthread
   that starts each handler with ``eventlet.spawn_n`` (eventlet's own echo
   example; spawn_n is the cheap spawn when no result is needed). Not
@@ -27,8 +25,8 @@ APIs and why:
   and an exception in one handler ends the whole server. Handlers are tracked
   in a dict so shutdown can kill them all and close every socket. Handlers
   ``recv`` + ``sendall``: ``recv_into`` a per-connection buffer was no cheaper
-  (server CPU ~22-29 us per 1 KiB-16 KiB echo either way) and at 1000
-  connections it cost more (44 vs 34 us) for the buffers it keeps. Shutdown
+  and at 1000 connections it cost more for the buffers it keeps (figures in
+  MEASUREMENTS.md). Shutdown
   waits on ``control.stop_fd`` with ``eventlet.hubs.trampoline(fd, read=True)``,
   the hub's own readiness primitive.
 - tcp_client: one greenthread per connection on a plain (patched)
@@ -41,14 +39,13 @@ APIs and why:
   block and the ``with`` swallows it), gathered like sleep_fanout. The hub fires
   expired timers in expiry order, so a deadline that expired before the sleep
   wins even when the hub comes back late (checked by blocking the hub for 0.3 s
-  over a 0.1 s deadline and a 0.2 s sleep). Measured at N=10000, deadline 0.5 s
-  (medians of 7 interleaved runs; time beyond the deadline / window CPU):
-  ``with Timeout`` ~270 ms / 490 ms, the same as ``Timeout`` + try/finally
-  ``cancel`` (~255 / 490 ms); ``eventlet.timeout.with_timeout`` ~350 / 565 ms.
-  One shared deadline around the gather, then ``kill`` of the late ones, took
-  ~185 / 385 ms, but it counts the deadline from the batch's spawn, not from each
-  task's start, so it is not a per-task timeout (with gevent, under load, the
-  same scheme cancelled most early tasks of a 10000-task burst).
+  over a 0.1 s deadline and a 0.2 s sleep). ``with Timeout`` costs the same as
+  ``Timeout`` + try/finally ``cancel`` and less than
+  ``eventlet.timeout.with_timeout``. One shared deadline around the gather, then
+  ``kill`` of the late ones, was faster, but it counts the deadline from the
+  batch's spawn, not from each task's start, so it is not a per-task timeout
+  (with gevent, under load, the same scheme cancelled most early tasks of a
+  10000-task burst). Figures in MEASUREMENTS.md.
 - cpu_mixed: ``eventlet.spawn`` + ``wait()`` as in sleep_fanout; each task
   sleeps with the patched ``time.sleep``, then runs ``cpu_work.burn``, holding
   the hub while it computes (that is what the workload shows).

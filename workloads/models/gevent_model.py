@@ -24,12 +24,10 @@ APIs and why:
 
 - sleep_fanout: ``gevent.spawn`` per task, then ``Greenlet.get()`` on each
   greenlet in spawn order (this is what ``gevent.pool.Group.map`` does inside,
-  without the extra greenlet ``map`` spawns to run it). Measured at
-  N=10000 x 10 ms (medians of 9 interleaved runs): spawn + ``get()`` each
-  ~210-230 ms, ``Group().map`` ~240 ms, ``gevent.joinall(raise_error=True)``
-  ~240-250 ms, ``Group.spawn`` + ``Group.join`` ~260 ms, ``Pool(n).map`` ~255 ms,
-  ``gevent.iwait`` ~270 ms. The default libev-cext loop was also the fastest
-  loop (libev-cffi ~290 ms, libuv-cffi ~390 ms), so the hub is left as is.
+  without the extra greenlet ``map`` spawns to run it): faster than
+  ``Group().map``, ``joinall``, ``Group.join``, ``Pool.map`` and ``iwait``. The
+  default libev-cext loop was also the fastest loop (against libev-cffi and
+  libuv-cffi), so the hub is left as is. Figures in MEASUREMENTS.md.
 - tcp_echo_server: ``gevent.server.StreamServer`` with ``spawn=gevent.pool.Pool()``
   (unbounded; gevent documents Pool for this parameter, a Group fails in
   ``BaseServer.set_spawn``). StreamServer is the server gevent experts use: it
@@ -38,11 +36,9 @@ APIs and why:
   errors such as EMFILE instead of dying, and closes each client socket when its
   handler returns; the pool lets ``StreamServer.stop`` kill every live handler.
   Against a hand-written patched ``listener.accept()`` loop it measured the same
-  (server CPU ~16-23 us per 1 KiB-16 KiB echo at 10-1000 connections, ~80-90 us
-  per connect+echo+close in a 1000-2000 connection burst; differences were
-  inside the 10 ms CPU-tick noise), so the library's own server wins on
-  robustness and idiom. Handlers ``recv`` + ``sendall``: ``recv_into`` a
-  per-connection buffer was no faster and costs the buffer per connection.
+  (figures in MEASUREMENTS.md), so the library's own server wins on robustness
+  and idiom. Handlers ``recv`` + ``sendall``: ``recv_into`` a per-connection
+  buffer was no faster and costs the buffer per connection.
   Shutdown waits on ``control.stop_fd`` with ``gevent.socket.wait_read``, the
   hub's own readiness primitive.
 - tcp_client: one greenlet per connection on a plain (patched) ``socket.socket``
@@ -57,20 +53,17 @@ APIs and why:
   the deadline and the sleep expired, it wakes the sleeper first and a late
   task runs its completion code. Blocking the hub for 0.3 s over a 0.1 s
   deadline and a 0.2 s sleep showed it every time with the default priority
-  (and with ``gevent.with_timeout``), never with 0; at N=10000 on this shared
-  box the default let late tasks complete in 6 of 50 rounds under heavy load
-  (none once the load dropped, none in 25 loaded rounds at priority 0). At equal
-  priority libev fires expired timers in expiry order, as asyncio and eventlet
-  do. Measured at N=10000, deadline 0.5 s (medians of 7 interleaved runs; time
-  beyond the deadline / window CPU): ``with Timeout`` ~270-335 ms / 400-510 ms,
-  the same at priority -1 or 0 and the same as ``Timeout.start_new`` +
-  try/finally ``close``; ``gevent.with_timeout`` ~485 / 700 ms (and it takes no
-  priority); a ``spawn_later(deadline, greenlet.kill)`` per task ~325 /
-  590-710 ms (a second greenlet per task). One shared deadline
-  (``gevent.joinall(timeout=deadline)``, then ``killall`` of the late ones)
-  took ~160 ms, but it counts the deadline from the batch's spawn, not from each
-  task's start: it is not a per-task timeout, and under load, when starting
-  10000 greenlets took 0.5 s or more, it cancelled 4060 of the 5028 early tasks.
+  (and with ``gevent.with_timeout``), never with 0, and under heavy load the
+  default let late tasks complete at N=10000 too. At equal priority libev fires
+  expired timers in expiry order, as asyncio and eventlet do. ``with Timeout``
+  costs the same at priority -1 or 0 and as ``Timeout.start_new`` + try/finally
+  ``close``, and is faster than ``gevent.with_timeout`` (which takes no
+  priority) and than a ``spawn_later(deadline, greenlet.kill)`` per task (a
+  second greenlet per task). One shared deadline
+  (``gevent.joinall(timeout=deadline)``, then ``killall`` of the late ones) was
+  faster still, but it counts the deadline from the batch's spawn, not from each
+  task's start: it is not a per-task timeout, and under load it cancelled most
+  of the early tasks. Figures in MEASUREMENTS.md.
 - cpu_mixed: ``gevent.spawn`` + ``get()`` as in sleep_fanout; each task sleeps
   with the patched ``time.sleep``, then runs ``cpu_work.burn``, holding the hub
   while it computes (that is what the workload shows).
@@ -83,8 +76,8 @@ APIs and why:
   way). The side code is shared with threads and eventlet
   (``shared/queue_ping_pong.py``). ``gevent.queue.SimpleQueue`` (no
   ``task_done`` counting) and ``gevent.queue.Channel`` (a rendezvous, like
-  trio's zero-capacity channel) measured within the noise of it (2.7-4.1 us a
-  hand-off for all three, medians of 7 rounds of 20 000 on the loaded VM).
+  trio's zero-capacity channel) measured within the noise of it (figures in
+  MEASUREMENTS.md).
 """
 
 from __future__ import annotations

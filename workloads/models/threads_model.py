@@ -32,11 +32,11 @@ APIs and why:
   completes sets its event too, so the watchdog never waits on a task that
   already finished. Arming in the spawning thread instead (deadline from spawn)
   once cancelled an early task at N=1000 on the loaded VM: a new thread can wait
-  tens of ms for the GIL before it runs. Alternatives measured
-  on the 2-core VM (N=1000/10000, loaded): one ``threading.Timer`` per task
-  doubles the threads and was 25-90 % slower; one shared ``Timer`` for the whole
+  tens of ms for the GIL before it runs. Alternatives: one ``threading.Timer``
+  per task doubles the threads and was slower; one shared ``Timer`` for the whole
   fan-out (a group deadline from the first spawn) cancelled early tasks wrongly
   at N=1000 already, because spawning threads takes longer than the deadline.
+  Figures in MEASUREMENTS.md.
 - cpu_mixed: a thread per task, ``time.sleep`` then the pure-Python ``burn``;
   the burns serialise on the GIL, which is what this workload shows.
 - ping_pong: two threads (started inside the window, then joined) hand the
@@ -48,16 +48,13 @@ APIs and why:
   ``get`` waits on a ``Condition``, which allocates a fresh lock per wait and
   takes the queue's mutex again after waking. ``simple_queue``,
   ``queue.SimpleQueue`` (C, one lock, no task tracking), the stdlib's lean
-  hand-off. Through the harness (4 000 hand-offs, medians of 10 rounds, 2-core
-  VM shared with other runs) ``simple_queue`` took ~7-8 us a hand-off against
-  ~11-16 us for ``queue.Queue``; single loaded runs ranged from 10 vs 40 us to
-  22 vs 12 us, so the load and where the scheduler puts the two threads weigh
-  as much as the queue class.
+  hand-off, usually cheaper per hand-off, though the load and where the
+  scheduler puts the two threads weigh as much as the queue class (figures in
+  MEASUREMENTS.md).
 
-``threading.stack_size`` is left at the default: measured on the 2-core VM
-(sleep fan-out, 10 ms, N=100/1000/10000), 64 KiB, 256 KiB and 1 MiB stacks were
-all within the noise of the default 8 MiB (stacks are reserved, not touched), so
-shrinking them would add a recursion risk for no measurable gain.
+``threading.stack_size`` is left at the default: smaller stacks measured within
+the noise of the default 8 MiB (stacks are reserved, not touched; MEASUREMENTS.md),
+so shrinking them would add a recursion risk for no measurable gain.
 """
 
 from __future__ import annotations

@@ -8,25 +8,25 @@ measured the same inside the window and adds a callback hop per call.)
 
 - ``sleep_fanout``: each task is a native ``async def`` coroutine that awaits
   ``tornado.gen.sleep``; ``tornado.gen.multi`` turns the coroutines into tasks
-  and gathers their results. Not ``@gen.coroutine`` generators (measured 2.5x
-  slower). ``asyncio.gather`` over the same coroutines measured ~30 % less CPU
-  at N=10000 because ``gen.multi`` registers every task with the IOLoop (an
-  extra set entry and done callback per task); ``gen.multi`` stays because it
-  is the tornado idiom this model is meant to price.
+  and gathers their results. Not ``@gen.coroutine`` generators (slower).
+  ``asyncio.gather`` over the same coroutines costs less CPU because
+  ``gen.multi`` registers every task with the IOLoop (an extra set entry and
+  done callback per task); ``gen.multi`` stays because it is the tornado idiom
+  this model is meant to price. Figures in MEASUREMENTS.md.
 - ``tcp_echo_server``: a ``tornado.tcpserver.TCPServer`` subclass whose
   ``handle_stream`` echoes with ``IOStream.read_into(buffer, partial=True)``
   and awaits ``IOStream.write(memoryview)``: tornado reads straight into the
   handler's buffer and queues large writes without a copy, so no byte is
-  copied in Python (``read_bytes(..., partial=True)`` measured 8-20 % fewer
-  messages/s at 16-100 KiB, the same at 1 KiB). Awaiting the write gives flow
+  copied in Python (``read_bytes(..., partial=True)`` served fewer messages/s
+  from 16 KiB up; figures in MEASUREMENTS.md). Awaiting the write gives flow
   control (the next read waits until the echo reached the kernel). Sockets
   come from ``tornado.netutil.bind_sockets`` + ``add_sockets`` so the port is
   known; ``stop_fd`` is watched with ``IOLoop.add_handler``.
 - ``tcp_client``: ``tornado.tcpclient.TCPClient.connect`` per connection (its
-  resolver hops to the executor even for a literal IP: ~0.3 ms more per
-  connection than ``IOStream.connect`` on a raw socket, paid once per
-  connection); each round trip queues ``IOStream.write`` and awaits
-  ``IOStream.read_into`` a reused buffer (up to 30 % faster than ``read_bytes``).
+  resolver hops to the executor even for a literal IP, which costs more than
+  ``IOStream.connect`` on a raw socket, paid once per connection); each round
+  trip queues ``IOStream.write`` and awaits ``IOStream.read_into`` a reused
+  buffer (faster than ``read_bytes``). Figures in MEASUREMENTS.md.
   Waiting for the write before reading could deadlock on messages larger than
   the socket buffers, since tornado reads only while a read is pending.
 - ``timeout_cancel``: each task is a native coroutine that awaits
@@ -36,9 +36,9 @@ measured the same inside the window and adds a callback hop per call.)
   ``asyncio.sleep`` rather than ``gen.sleep`` because only it can be cancelled:
   ``gen.sleep`` schedules an ``IOLoop.call_later`` whose handle it never keeps
   (tornado/gen.py), so cancelling the task leaves its timer (future, closure,
-  ``functools.partial``, asyncio handle) in the loop until it expires as a no-op:
-  after an N=1000 round 491 timers were still live, and they slow the next
-  round's GC (tests/test_no_leftovers.py checks that none are left). tornado's
+  ``functools.partial``, asyncio handle) in the loop until it expires as a no-op,
+  and the live timers slow the next round's GC (figures in MEASUREMENTS.md;
+  tests/test_no_leftovers.py checks that none are left). tornado's
   ``gen`` docs say asyncio's counterparts may be used in native coroutines, and
   tornado runs on the asyncio loop, so this is still tornado code; the other
   workloads keep ``gen.sleep``, which is never cancelled there. Not

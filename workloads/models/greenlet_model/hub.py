@@ -37,11 +37,11 @@ created it (normally the main greenlet) can block in any primitive here just lik
 to the hub and is resumed when its wait is over. If the hub finds nothing that could ever wake the
 blocked main greenlet (no ready callbacks, no timers, no fd waits) it raises ``Deadlock`` there.
 
-Measured cost (CPython 3.11, greenlet 3.5, sleep fan-out N=10000): the hub's Python work is ~7 us of
-user CPU per task (asyncio: ~12 us), but every greenlet gets its own CPython frame data-stack chunk,
-which 3.11 allocates with ``mmap`` on the greenlet's first call and ``munmap``s when it dies: about
-half the round's CPU is that kernel work (perf: ~26 % munmap, ~12 % mmap, ~15 % page faults). Reusing
-finished greenlets would hide it, but the model runs one fresh greenlet per task on purpose.
+Cost: the hub's Python work per task is less than asyncio's, but every greenlet gets its own CPython
+frame data-stack chunk, which 3.11 allocates with ``mmap`` on the greenlet's first call and ``munmap``s
+when it dies, and that kernel work is a large share of a fan-out round's CPU (figures in
+MEASUREMENTS.md). Reusing finished greenlets would hide it, but the model runs one fresh greenlet per
+task on purpose.
 
 Green sockets: ``create_connection``, ``accept``, ``recv``, ``recv_into``,
 ``sendall`` and ``close`` work on ordinary non-blocking ``socket.socket`` objects: they try the call

@@ -13,8 +13,8 @@ APIs and why:
   synchronisation primitive) lets the parent prove every process is up.
 - ``asyncio.run`` once per dispatched slice: each call is a fresh loop, so
   nothing survives between requests in a child. Creating and closing the loop
-  costs ~0.3 ms, paid in parallel by every child; keeping one
-  ``asyncio.Runner`` per child measured no consistent gain on the 2-core VM.
+  is a small cost, paid in parallel by every child; keeping one
+  ``asyncio.Runner`` per child measured no consistent gain (MEASUREMENTS.md).
 - Sleep fan-out: ``asyncio.TaskGroup`` + ``asyncio.sleep`` over the slice.
 - timeout_cancel: the asyncio form over the slice, each task under its own
   ``asyncio.timeout(deadline)``; returns the indices of the tasks that completed
@@ -27,8 +27,8 @@ APIs and why:
   and the kernel spreads connections across them; an ``asyncio.Protocol`` echoes
   with ``transport.write`` and pauses reading while the transport's write buffer
   is above its high-water mark (flow control). Protocols rather than streams:
-  measured ~11 us of server CPU per 1 KiB echo against ~17 us for a
-  ``StreamReader``/``drain`` loop. asyncio sets ``TCP_NODELAY`` on
+  less server CPU per echo than a ``StreamReader``/``drain`` loop (figures in
+  MEASUREMENTS.md). asyncio sets ``TCP_NODELAY`` on
   every TCP transport (since 3.7). A UNIX-socket control connection to the
   parent carries the start and stop signals: the child connects once it listens
   (the parent counts these connections), and the parent closing it is the stop
