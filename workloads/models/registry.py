@@ -38,7 +38,12 @@ class Model:
     variant_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict, hash=False)
     """Variant -> environment its worker starts with (a setting read at import, e.g. gevent's config)."""
     variant_profiles: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
-    """Variant -> the profiles that measure it (default: every profile); keeps the default profile in budget."""
+    """Variant (or ``workload.variant`` for one workload only) -> the profiles that measure it (default: every
+    profile); keeps the default profile in budget."""
+    needs_python: tuple[tuple[int, int], str] | None = None
+    """(oldest Python version, why) where the model needs a newer interpreter than the suite does."""
+    variant_needs_python: Mapping[str, tuple[tuple[int, int], str]] = field(default_factory=dict, hash=False)
+    """Variant -> (oldest Python version, why), for variants built on a newer API (``eager``: 3.12)."""
     cannot: tuple[tuple[str, str], ...] = ()
     """(workload, reason) pairs for workloads this model cannot honestly do; those cells are skipped with the reason."""
     reference: bool = False
@@ -57,7 +62,23 @@ class Model:
     def variants_in(self, workload: str, profile: str) -> tuple[str, ...]:
         """The variants of ``workload`` measured in ``profile`` (the default variant always is)."""
         default, *others = self.variants_of(workload)
-        return (default, *(v for v in others if profile in self.variant_profiles.get(v, (profile,))))
+        return (default, *(v for v in others if profile in self._profiles_of(workload, v, profile)))
+
+    def _profiles_of(self, workload: str, variant: str, profile: str) -> tuple[str, ...]:
+        per_workload = self.variant_profiles.get(f"{workload}.{variant}")
+        return per_workload if per_workload is not None else self.variant_profiles.get(variant, (profile,))
+
+    def reason_too_old(self, version: tuple[int, ...], variant: str | None = None) -> str | None:
+        """Why this model (or variant) cannot run on Python ``version``; None when it can."""
+        for label, needs in (
+            (self.name, self.needs_python),
+            (f"{self.name}.{variant}", self.variant_needs_python.get(variant or "")),
+        ):
+            if needs is not None and tuple(version[:2]) < needs[0]:
+                oldest = ".".join(map(str, needs[0]))
+                found = ".".join(map(str, version))
+                return f"{label} needs Python {oldest}+ ({needs[1]}); this interpreter is {found}"
+        return None
 
     @property
     def module(self) -> str:
@@ -81,6 +102,12 @@ class Model:
 
 
 ASYNCIO_ECHO = ("streams", "protocol")
+EAGER = ("default", "eager")
+ASYNCIO_VARIANTS = {"tcp_echo": ASYNCIO_ECHO, "sleep_fanout": EAGER, "timeout_cancel": EAGER, "cpu_mixed": EAGER}
+EAGER_PROFILES = {"timeout_cancel.eager": ("full",), "cpu_mixed.eager": ("full",)}
+"""The default profile measures eager tasks on sleep_fanout only (its budget); full measures all three."""
+EAGER_NEEDS = {"eager": ((3, 12), "asyncio.eager_task_factory is new in 3.12")}
+NO_ECHO_YET = "its echo server and client are not written yet"
 
 MODELS: dict[str, Model] = {
     m.name: m
@@ -97,7 +124,15 @@ MODELS: dict[str, Model] = {
         Model("eventlet", "greenlet", ("eventlet", "greenlet"), "eventlet, monkey-patched stdlib"),
         Model("tornado", "event_loop", ("tornado",), "tornado native coroutines"),
         Model("twisted", "event_loop", ("twisted",), "twisted Deferreds on the default reactor"),
-        Model("asyncio", "event_loop", (), "asyncio on the default event loop", {"tcp_echo": ASYNCIO_ECHO}),
+        Model(
+            "asyncio",
+            "event_loop",
+            (),
+            "asyncio on the default event loop",
+            ASYNCIO_VARIANTS,
+            variant_profiles=EAGER_PROFILES,
+            variant_needs_python=EAGER_NEEDS,
+        ),
         Model("multiprocess_asyncio", "processes", (), "one asyncio process per core", package=True),
         Model("threads", "threads", (), "one OS thread per task"),
         Model("trio", "event_loop", ("trio",), "trio nurseries and streams"),
@@ -109,7 +144,30 @@ MODELS: dict[str, Model] = {
             reference=True,
             package=True,
         ),
-        Model("uvloop", "event_loop", ("uvloop",), "asyncio code on uvloop's libuv loop", {"tcp_echo": ASYNCIO_ECHO}),
+        Model(
+            "uvloop",
+            "event_loop",
+            ("uvloop",),
+            "asyncio code on uvloop's libuv loop",
+            ASYNCIO_VARIANTS,
+            variant_profiles=EAGER_PROFILES,
+            variant_needs_python=EAGER_NEEDS,
+        ),
+        Model(
+            "asyncio_threads",
+            "threads",
+            (),
+            "one asyncio loop per core, each in a thread of one process",
+            cannot=(("tcp_echo", NO_ECHO_YET), ("tcp_client", NO_ECHO_YET)),
+        ),
+        Model(
+            "interpreters_asyncio",
+            "processes",
+            (),
+            "one asyncio loop per subinterpreter, each with its own GIL (PEP 684/734)",
+            cannot=(("tcp_echo", NO_ECHO_YET), ("tcp_client", NO_ECHO_YET)),
+            needs_python=((3, 12), "subinterpreters with their own GIL: PEP 684, 3.12; the PEP 734 API"),
+        ),
     )
 }
 

@@ -22,9 +22,12 @@ from workloads.runtime.protocol import ChannelClosed, read_frame, write_frame
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def serve_requests(request_fd: int, reply_fd: int, handlers: dict[str, Handler]) -> int:
+def serve_requests(
+    request_fd: int, reply_fd: int, handlers: dict[str, Handler], hello: dict[str, Any] | None = None
+) -> int:
+    """Say hello (with ``hello``'s extra fields), then serve until ``exit`` or the pipe closes."""
     die_with_parent()
-    write_frame(reply_fd, {"ok": True, "pid": os.getpid()})
+    write_frame(reply_fd, {"ok": True, "pid": os.getpid(), **(hello or {})})
     while True:
         try:
             request = read_frame(request_fd)
