@@ -16,6 +16,7 @@ from reports.compare_summary import comparison_document
 from reports.document import Document, to_markdown
 from reports.find import STORAGE_DIR, find_storage, is_inside_storage
 from reports.html import GENERATOR, to_html
+from reports.interpreters import interpreter_blocks
 from reports.load import ReportInputError, Run, machine_mismatch, merge_runs
 from reports.summary import run_document
 
@@ -41,7 +42,9 @@ def write_report(runs: list[Run], out: Path) -> Path:
     run = merge_runs(runs)
     prepare_out(out)
     charts = make_charts(run, out)
-    return _write_document(run_document(run, charts), out)
+    doc = run_document(run, charts)
+    doc.add(*interpreter_blocks(run.results))  # nothing unless the run spans several --python interpreters
+    return _write_document(doc, out)
 
 
 def write_comparison(old: Run, new: Run, out: Path) -> Path:
