@@ -287,3 +287,14 @@ def test_the_report_shows_the_matrix_and_answers_the_claim_per_interpreter(tmp_p
 def test_the_report_renders_nothing_for_one_interpreter() -> None:
     run = load_run(FIXTURES / "run_all_models.json")
     assert interpreter_blocks(run.results) == []
+
+
+@pytest.mark.parametrize("model", ["asyncio_threads", "interpreters_asyncio"])
+def test_pooled_models_let_their_worker_exit_cleanly(py313: PreparedInterpreter, model: str) -> None:
+    """Loop threads or subinterpreters must not keep the worker alive past ``exit`` (it would be killed)."""
+    worker = WorkerClient(model, python=py313.python)
+    try:
+        worker.run_round("sleep_fanout", {"n": 10, "delay": 0.001}, 60)
+    finally:
+        worker.close()
+    assert worker._process.returncode == 0, f"{model} worker ended with {worker._process.returncode}"

@@ -18,7 +18,9 @@ APIs and why:
   ``TaskGroup`` + ``asyncio.sleep``, ``asyncio.timeout`` per task. In timeout_cancel every loop
   appends to the one ``completed`` list (``list.append`` is atomic on GIL builds and locks the
   list on free-threaded ones).
-- At exit each loop is stopped with ``call_soon_threadsafe(loop.stop)`` and its thread joined.
+- The loop threads are daemon threads (Python joins non-daemon threads before running ``atexit``,
+  so they would keep the worker alive); at exit each loop is stopped with
+  ``call_soon_threadsafe(loop.stop)`` and its thread joined.
 - Echo server and client: not written in this round (one ``SO_REUSEPORT`` listener per loop
   thread would be the design, as ``multiprocess_asyncio`` does per process).
 """
@@ -67,7 +69,8 @@ def _start_loops() -> list[asyncio.AbstractEventLoop]:
         started = time.perf_counter()
         for index in range(len(os.sched_getaffinity(0))):
             ready = threading.Event()
-            thread = threading.Thread(target=_run_loop, args=(ready, _loops), name=f"asyncio-loop-{index}")
+            # Daemon: the interpreter joins non-daemon threads before it runs atexit, so these would keep it alive.
+            thread = threading.Thread(target=_run_loop, args=(ready, _loops), name=f"asyncio-loop-{index}", daemon=True)
             thread.start()
             if not ready.wait(LOOP_START_TIMEOUT_S):
                 raise RuntimeError(f"loop thread {index} did not start within {LOOP_START_TIMEOUT_S} s")
