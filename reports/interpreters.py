@@ -132,6 +132,10 @@ def claim_sentences(results: Sequence[Result], specs: list[str]) -> list[str]:
                 f"{MULTI_CORE[winner.model]} ({winner.model}) win at work={work}, {fmt.seconds(winner.stats.median)}"
                 + (f", {lead:.2f}x one asyncio loop" if lead is not None else "")
             )
+            runner_up = contenders[1] if len(contenders) > 1 else None
+            if runner_up is not None and runner_up.stats.median / winner.stats.median < CLEAR_WIN:
+                gap = runner_up.stats.median / winner.stats.median
+                verdict += f", level within noise with {MULTI_CORE[runner_up.model]} ({gap:.2f}x)"
         parts = [f"{_describe(results, spec)}: {verdict}"]
         for r in contenders:
             parts.append(
