@@ -16,7 +16,7 @@ import pytest
 
 from benchmarks.harness.cells import Cell
 from benchmarks.harness.echo_harness import echo_server, load_generator, pin_pair, usable_cores
-from benchmarks.harness.measure import Round, measure
+from benchmarks.harness.measure import Round, measure, server_interpreter_info
 from benchmarks.harness.process_stats import group_cpu_seconds, group_rss_bytes
 from benchmarks.harness.virtual_clock import VirtualClock
 from benchmarks.harness.worker_client import WorkerClient
@@ -59,6 +59,7 @@ def test_tcp_echo(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerCli
             peak_rss = group_rss_bytes(worker.pid, "VmHWM")
             generator.call({"op": "close"}, 60, context)
     benchmark.extra_info.update(WORKLOAD.summarize(rounds, cell.params))  # type: ignore[arg-type]
+    server_interpreter_info(benchmark, worker.hello)
     benchmark.extra_info.update(
         pinned_to_separate_cores=placement.pinned,
         server_cores_given=placement.under_test_cores,

@@ -4,6 +4,11 @@ Every workload definition in ``workloads.interface.WORKLOADS`` gives its grid an
 profile; every model gives the variants it offers for that workload (default first). A cell's
 ``group`` names the workload and its parameters, e.g. ``sleep_fanout[n=10000,delay=0.01]``, so
 pytest-benchmark groups the models that did identical work side by side.
+
+With ``--python`` every cell also names its interpreter: the group gains ``python=SPEC``
+(``sleep_fanout[n=10000,delay=0.01,python=3.13]``), so a group still compares models on one
+interpreter, and the id gains it too. The interpreter varies fastest, so the cells of one model
+run back to back on each interpreter and machine drift cancels in cross-interpreter ratios.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks.harness.environments import PreparedInterpreter
 from benchmarks.harness.process_stats import split_cores
 from workloads.interface import BY_NAME, WORKLOADS
 from workloads.models.registry import DEFAULT_VARIANT, lookup
@@ -44,18 +50,30 @@ class Cell:
     timeout_s: float
     variant: str | None = None
     """Which of the model's implementations, where it offers several for this workload."""
+    interpreter: PreparedInterpreter | None = None
+    """The ``--python`` interpreter the worker runs under; None without ``--python`` (the pytest process's)."""
 
     @property
     def group(self) -> str:
-        return f"{self.workload}[{_format_params(self.params)}]"
+        return f"{self.workload}[{self._params_and_interpreter()}]"
 
     @property
     def label(self) -> str:
-        return f"{self.model}.{self.variant}" if self.variant else self.model
+        # The default variant keeps the model's bare name, so adding a variant leaves the existing ids alone.
+        return f"{self.model}.{self.variant}" if self.variant and self.variant != DEFAULT_VARIANT else self.model
 
     @property
     def id(self) -> str:
-        return f"{self.label}-{_format_params(self.params).replace(',', '-')}"
+        return f"{self.label}-{self._params_and_interpreter().replace(',', '-')}"
+
+    @property
+    def python_version(self) -> tuple[int, ...]:
+        """The version of the Python the worker will run."""
+        return self.interpreter.interpreter.version_info if self.interpreter else tuple(sys.version_info[:3])
+
+    def _params_and_interpreter(self) -> str:
+        text = _format_params(self.params)
+        return f"{text},python={self.interpreter.spec}" if self.interpreter else text
 
     @property
     def cores(self) -> set[int]:
@@ -70,7 +88,8 @@ class Cell:
 
     @property
     def skip_reason(self) -> str | None:
-        cannot = lookup(self.model).reason_cannot(self.workload)
+        model = lookup(self.model)
+        cannot = model.reason_cannot(self.workload)
         if cannot:
             return f"{self.model} cannot do {self.workload}: {cannot}"
         if lookup(self.model).one_process_per_core and len(self.cores) < 2:
@@ -80,6 +99,11 @@ class Cell:
                 "other), and one process would be presented as the hybrid's scaling (asyncio's own cells show "
                 "one asyncio process)"
             )
+        too_old = model.reason_too_old(self.python_version, self.variant)
+        if too_old:
+            return too_old
+        if self.interpreter is not None and (missing := self.interpreter.missing_for(model.distributions)):
+            return f"{self.model} cannot run under --python={self.interpreter.spec}: {'; '.join(missing)}"
         connections = self.params.get("connections")
         if isinstance(connections, int) and connections + FILES_MARGIN > open_files_hard_limit():
             return (
@@ -97,9 +121,12 @@ class Cell:
         return None
 
 
-def cells_for(workload: str, models: list[str], profile: str) -> list[Cell]:
-    """Every cell of one workload: parameters in grid order, then models, then their variants."""
+def cells_for(
+    workload: str, models: list[str], profile: str, interpreters: list[PreparedInterpreter] | None = None
+) -> list[Cell]:
+    """Every cell of one workload: parameters in grid order, then models, their variants, the interpreters."""
     definition = BY_NAME[workload]
+    targets: list[PreparedInterpreter | None] = list(interpreters) if interpreters else [None]
     cells = []
     for params in definition.grid(profile):
         for model in models:
@@ -107,16 +134,18 @@ def cells_for(workload: str, models: list[str], profile: str) -> list[Cell]:
             for variant in lookup(model).variants_in(workload, profile):
                 if not lookup(model).runs_at(variant, params):
                     continue
-                cells.append(
-                    Cell(
-                        model=model,
-                        workload=workload,
-                        params=dict(params),
-                        plan=definition.plan(profile),
-                        timeout_s=definition.timeout_s(params),
-                        variant=None if variants == (DEFAULT_VARIANT,) else variant,
+                for interpreter in targets:
+                    cells.append(
+                        Cell(
+                            model=model,
+                            workload=workload,
+                            params=dict(params),
+                            plan=definition.plan(profile),
+                            timeout_s=definition.timeout_s(params),
+                            variant=None if variants == (DEFAULT_VARIANT,) else variant,
+                            interpreter=interpreter,
+                        )
                     )
-                )
     return cells
 
 

@@ -4,6 +4,9 @@
 the worker (or, for echo, the load generator) for one checked round and advances the virtual clock
 by exactly the in-window duration, so the statistics pytest-benchmark records are the worker's
 measurements. The workload's definition then turns the measured rounds into its saved metrics.
+Every result also records the interpreter the worker reported (``python_version``,
+``python_implementation``, ``python_build``, ``gil_enabled``) and, under ``--python``, the spec
+it was chosen by (``interpreter``).
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[
         **({"variant": cell.variant} if cell.variant else {}),
         default_variant=cell.variant in (None, model.variants_of(cell.workload)[0]),
         versions=versions(cell.model, measured),
+        **interpreter_info(cell, measured),
         rounds=len(measured),
         warmup_rounds=0 if benchmark.disabled else cell.plan.warmup_rounds,
         peak_rss_bytes=max_metric(measured, "peak_rss_bytes"),
@@ -93,7 +97,44 @@ def model_config(measured: Round) -> dict[str, Any]:
 def versions(model: str, rounds: list[Round]) -> dict[str, str]:
     """Library versions, and the Python the worker ran (reported by the worker; else this process's)."""
     reported = next((r.metrics["python"] for r in rounds if r.metrics.get("python")), None)
-    return {"python": reported or platform.python_version(), **lookup(model).versions()}
+    libraries = next((r.metrics["library_versions"] for r in rounds if "library_versions" in r.metrics), None)
+    return {
+        "python": reported or platform.python_version(),
+        **(lookup(model).versions() if libraries is None else libraries),
+    }
+
+
+def server_interpreter_info(benchmark: Any, hello: dict[str, Any]) -> None:
+    """For cells timed by a peer (echo): record the interpreter the server under test said hello from."""
+    if "python_build" not in hello:
+        return
+    benchmark.extra_info["versions"] = {
+        **benchmark.extra_info.get("versions", {}),
+        "python": hello["python"],
+        **hello.get("library_versions", {}),
+    }
+    benchmark.extra_info.update(
+        python_version=hello["python"],
+        python_implementation=hello["python_implementation"],
+        python_build=hello["python_build"],
+        gil_enabled=hello["gil_enabled"],
+    )
+
+
+def interpreter_info(cell: Cell, rounds: list[Round]) -> dict[str, Any]:
+    """What the worker reported about its interpreter; the GIL counts as enabled if it was in any round."""
+    reported = [r.metrics for r in rounds if "python_build" in r.metrics]
+    info: dict[str, Any] = {}
+    if reported:
+        info.update(
+            python_version=reported[-1]["python"],
+            python_implementation=reported[-1]["python_implementation"],
+            python_build=reported[-1]["python_build"],
+            gil_enabled=any(m.get("gil_enabled", True) for m in reported),
+        )
+    if cell.interpreter is not None:
+        info["interpreter"] = cell.interpreter.spec
+    return info
 
 
 def max_metric(rounds: list[Round], key: str) -> Any:

@@ -2,6 +2,10 @@
 
 - ``--models``, ``--workloads``, ``--profile`` choose the cells (see
   ``benchmarks/harness/selection.py``); bad names are usage errors.
+- ``--python=SPEC[,SPEC...]`` runs every cell's worker under each named interpreter
+  (``benchmarks/harness/interpreters.py`` resolves them, a bad spec is a usage error;
+  ``environments.py`` gives each its libraries, creating a cached venv at session start with its
+  progress on the terminal). Without it nothing changes.
 - Every cell gets its own ``benchmark`` marker carrying its group and a fresh
   ``VirtualClock`` as the timer, so pytest-benchmark records worker time.
 - ``worker`` starts a fresh worker interpreter for each test and always stops it.
@@ -15,26 +19,32 @@ The root ``conftest.py`` only registers this module (``pytest_plugins``).
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import pytest
 
 from benchmarks.harness.cells import PROFILES, Cell
 from benchmarks.harness.environment import describe_environment, load_average
+from benchmarks.harness.environments import EnvironmentFailed, prepare
+from benchmarks.harness.interpreters import Interpreter, InterpreterError, parse_interpreters
 from benchmarks.harness.progress import Progress
 from benchmarks.harness.run_record import current_run, start_run, stop_on_sigterm
 from benchmarks.harness.selection import Selection, SelectionError, parse_selection
 from benchmarks.harness.virtual_clock import VirtualClock
-from benchmarks.harness.worker_client import WorkerClient
+from benchmarks.harness.worker_client import WorkerClient, WorkerFailed
 from reports.session_hook import report_after_session
 from workloads.interface import WORKLOADS
+from workloads.models.registry import lookup
 
 FORBIDDEN_IN_PYTEST_PROCESS = ("gevent", "eventlet", "twisted.internet.reactor")
 _selection_key = pytest.StashKey[Selection]()
 _progress_key = pytest.StashKey[Progress]()
 _load_at_start_key = pytest.StashKey[list[float]]()
+_interpreters_key = pytest.StashKey[list[Interpreter] | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,6 +53,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--workloads", default=None, help="comma-separated workloads (default: all)")
     group.addoption("--profile", default="default", help=f"size of the run: {', '.join(PROFILES)} (default: default)")
     group.addoption("--no-report", action="store_true", help="do not write the charts and report after saving")
+    group.addoption(
+        "--python",
+        default=None,
+        help="comma-separated interpreters the workers run under: versions (3.13, found on PATH, with pyenv or uv) "
+        "or paths; environments with the model libraries are created and cached under .corobench/venvs/",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -56,8 +72,36 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_selection_key] = parse_selection(
             config.getoption("--models"), config.getoption("--workloads"), config.getoption("--profile")
         )
-    except SelectionError as exc:
+        config.stash[_interpreters_key] = parse_interpreters(config.getoption("--python"))
+    except (SelectionError, InterpreterError) as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Give every ``--python`` interpreter its environment before any cell is collected."""
+    config = session.config
+    interpreters = config.stash[_interpreters_key]
+    if not interpreters:
+        return
+    say = _terminal_line(config)
+    try:
+        prepared = [prepare(interpreter, say) for interpreter in interpreters]
+    except EnvironmentFailed as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[_selection_key] = dataclasses.replace(config.stash[_selection_key], interpreters=prepared)
+
+
+def _terminal_line(config: pytest.Config) -> Any:
+    """Write progress lines straight to the terminal, past pytest's output capture."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+
+    def say(line: str) -> None:
+        disabled: AbstractContextManager[Any] = capture.global_and_fixture_disabled() if capture else nullcontext()
+        with disabled:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
+    return say
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -133,8 +177,30 @@ def virtual_clock(request: pytest.FixtureRequest) -> VirtualClock:
 
 @pytest.fixture
 def worker(cell: Any) -> Iterator[WorkerClient]:
-    with WorkerClient(cell.model, env=cell.worker_env) as client:
+    python = cell.interpreter.python if cell.interpreter else None
+    with WorkerClient(cell.model, env=cell.worker_env, python=python) as client:
+        skip_if_worker_cannot(client, cell)
         yield client
+
+
+def skip_if_worker_cannot(client: WorkerClient, cell: Any) -> None:
+    """The worker said at start-up that its model cannot run here: skip the cell with its reason.
+
+    ``unavailable`` (the model found the API it needs missing, e.g. subinterpreters) always skips;
+    an import error skips only under ``--python`` (the library did not install or import in that
+    interpreter's environment); in the main environment it is a broken install and fails.
+    """
+    cannot = client.hello.get("cannot")
+    if not cannot:
+        return
+    where = f" under --python={cell.interpreter.spec} ({cell.interpreter.python})" if cell.interpreter else ""
+    if client.hello.get("cannot_kind") == "unavailable":
+        pytest.skip(f"{cell.model}{where}: {cannot}")
+    if cell.interpreter is None:
+        raise WorkerFailed(f"{cell.model} worker could not import its model: {cannot}")
+    distributions = lookup(cell.model).distributions
+    fix = f"; fix: {cell.interpreter.python} -m pip install {' '.join(distributions)}" if distributions else ""
+    pytest.skip(f"{cell.model} cannot be imported{where}: {cannot}{fix}")
 
 
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
@@ -156,6 +222,8 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_
         ),
         "workloads": {w.name: w.schema.to_json() for w in WORKLOADS if w.name in selection.workloads},
     }
+    if selection.interpreters:
+        output_json["corobench"]["interpreters"] = [i.to_json() for i in selection.interpreters]
 
 
 @pytest.hookimpl(trylast=True)

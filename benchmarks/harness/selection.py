@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from benchmarks.harness.cells import PROFILES, WORKLOAD_NAMES, Cell, cells_for
+from benchmarks.harness.environments import PreparedInterpreter
 from workloads.models.registry import MODELS, extra_models, installed_models
 
 
@@ -22,11 +23,13 @@ class Selection:
     models: list[str]
     workloads: list[str]
     profile: str
+    interpreters: list[PreparedInterpreter] | None = None
+    """The ``--python`` interpreters with their environments (None: the workers run the pytest process's)."""
 
     def cells(self, workload: str) -> list[Cell]:
         if workload not in self.workloads:
             return []
-        return cells_for(workload, self.models, self.profile)
+        return cells_for(workload, self.models, self.profile, self.interpreters)
 
 
 def parse_selection(models: str | None, workloads: str | None, profile: str) -> Selection:

@@ -1,7 +1,8 @@
 """The pytest side of a helper process: start it, send requests, bound every wait.
 
-A model's worker (``python -m workloads.runtime.worker MODEL``), the echo load generator
-and the reference echo server are each a fresh interpreter in its own process
+A model's worker (``python -m workloads.runtime.worker MODEL``, under the ``--python``
+interpreter of its cell when one is given), the echo load generator and the reference echo
+server (always the pytest process's interpreter: fixed code) are each a fresh interpreter in its own process
 group, talking over two dedicated pipes passed with ``pass_fds``; its
 stdout and stderr go to a temporary file whose tail is quoted when it fails.
 Any fault (crash, hang past the deadline, a broken frame) kills the whole
@@ -39,8 +40,17 @@ class WorkloadFailed(AssertionError):
 class WorkerClient:
     """A child interpreter running ``python -m MODULE *ARGS REQUEST_FD REPLY_FD``."""
 
-    def __init__(self, model: str, env: dict[str, str] | None = None, module: str = "workloads.runtime.worker") -> None:
-        """Start ``module`` (by default a model's worker, named ``model``) and wait for its hello."""
+    def __init__(
+        self,
+        model: str,
+        env: dict[str, str] | None = None,
+        module: str = "workloads.runtime.worker",
+        python: str | None = None,
+    ) -> None:
+        """Start ``module`` (by default a model's worker, named ``model``) and wait for its hello.
+
+        ``python`` is the interpreter to start (``--python``); by default the pytest process's own.
+        """
         self.model = model
         self._busy = False
         self._buffer = bytearray()
@@ -49,7 +59,7 @@ class WorkerClient:
         self._reply_read, reply_write = os.pipe()
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", module, model, str(request_read), str(reply_write)],
+                [python or sys.executable, "-m", module, model, str(request_read), str(reply_write)],
                 pass_fds=(request_read, reply_write),
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,

@@ -14,8 +14,10 @@ if TYPE_CHECKING:
     from workloads.interface import ModelInterface
     from workloads.models import (
         asyncio_model,
+        asyncio_threads_model,
         eventlet_model,
         gevent_model,
+        interpreters_asyncio_model,
         threads_model,
         tornado_model,
         trio_model,
@@ -38,4 +40,6 @@ if TYPE_CHECKING:
         "trio": trio_model,
         "generators": generators_model,
         "uvloop": uvloop_model,
+        "asyncio_threads": asyncio_threads_model,
+        "interpreters_asyncio": interpreters_asyncio_model,
     }

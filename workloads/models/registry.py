@@ -42,6 +42,10 @@ class Model:
     (default: every profile); keeps the default profile in budget."""
     variant_params: Mapping[str, Mapping[str, object]] = field(default_factory=dict, hash=False)
     """Variant -> the parameter values its cells are limited to (a finding shown at one point of the grid)."""
+    needs_python: tuple[tuple[int, int], str] | None = None
+    """(oldest Python version, why) where the model needs a newer interpreter than the suite does."""
+    variant_needs_python: Mapping[str, tuple[tuple[int, int], str]] = field(default_factory=dict, hash=False)
+    """Variant -> (oldest Python version, why), for variants built on a newer API (``eager``: 3.12)."""
     cannot: tuple[tuple[str, str], ...] = ()
     """(workload, reason) pairs for workloads this model cannot honestly do; those cells are skipped with the reason."""
     reference: bool = False
@@ -71,6 +75,18 @@ class Model:
     def profiles_of(self, workload: str, variant: str, profile: str) -> tuple[str, ...]:
         every = self.variant_profiles.get(variant, (profile,))
         return self.variant_profiles.get((workload, variant), every)
+
+    def reason_too_old(self, version: tuple[int, ...], variant: str | None = None) -> str | None:
+        """Why this model (or variant) cannot run on Python ``version``; None when it can."""
+        for label, needs in (
+            (self.name, self.needs_python),
+            (f"{self.name}.{variant}", self.variant_needs_python.get(variant or "")),
+        ):
+            if needs is not None and tuple(version[:2]) < needs[0]:
+                oldest = ".".join(map(str, needs[0]))
+                found = ".".join(map(str, version))
+                return f"{label} needs Python {oldest}+ ({needs[1]}); this interpreter is {found}"
+        return None
 
     @property
     def module(self) -> str:
@@ -108,6 +124,16 @@ COLD_ALLOCATOR = {"COROBENCH_ALLOCATOR_STATE": "cold"}
 """A fresh process's glibc mmap threshold (``workloads.runtime.allocator``; CPython issue 85451): asyncio's
 selector transport pays an mmap/munmap per ``recv(256 KiB)``. uvloop reads into libuv's own buffer."""
 ASYNCIO_COLD_ECHO = ("streams_cold_allocator", "protocol_cold_allocator", "buffered_cold_allocator")
+EAGER = ("default", "eager")
+EAGER_PROFILES: Mapping[str | tuple[str, str], tuple[str, ...]] = {
+    ("timeout_cancel", "eager"): FULL_ONLY,
+    ("cpu_mixed", "eager"): FULL_ONLY,
+}
+"""The default profile measures eager tasks on sleep_fanout only (its budget); full measures all three."""
+EAGER_NEEDS = {"eager": ((3, 12), "asyncio.eager_task_factory is new in 3.12")}
+NO_ECHO_YET = "its echo server and client are not written yet"
+NO_HANDOFF_YET = "a hand-off between two subinterpreters (interpreters.Queue) is not written yet"
+EAGER_WORKLOADS = {"sleep_fanout": EAGER, "timeout_cancel": EAGER, "cpu_mixed": EAGER}
 
 MODELS: dict[str, Model] = {
     m.name: m
@@ -150,13 +176,18 @@ MODELS: dict[str, Model] = {
             "event_loop",
             (),
             "asyncio on the default event loop",
-            {"tcp_echo": ASYNCIO_ECHO + ASYNCIO_COLD_ECHO},
+            {"tcp_echo": ASYNCIO_ECHO + ASYNCIO_COLD_ECHO, **EAGER_WORKLOADS},
             variant_env=dict.fromkeys(ASYNCIO_COLD_ECHO, COLD_ALLOCATOR),
-            variant_profiles={**ASYNCIO_ECHO_PROFILES, **dict.fromkeys(ASYNCIO_COLD_ECHO, DEFAULT_AND_FULL)},
+            variant_profiles={
+                **ASYNCIO_ECHO_PROFILES,
+                **dict.fromkeys(ASYNCIO_COLD_ECHO, DEFAULT_AND_FULL),
+                **EAGER_PROFILES,
+            },
             variant_params={
                 **ASYNCIO_ECHO_PARAMS,
                 **{variant: {"connections": 10, "message_size": 1024} for variant in ASYNCIO_COLD_ECHO},
             },
+            variant_needs_python=EAGER_NEEDS,
         ),
         Model(
             "multiprocess_asyncio",
@@ -188,9 +219,25 @@ MODELS: dict[str, Model] = {
             "event_loop",
             ("uvloop",),
             "asyncio code on uvloop's libuv loop",
-            {"tcp_echo": ASYNCIO_ECHO},
-            variant_profiles=ASYNCIO_ECHO_PROFILES,
+            {"tcp_echo": ASYNCIO_ECHO, **EAGER_WORKLOADS},
+            variant_profiles={**ASYNCIO_ECHO_PROFILES, **EAGER_PROFILES},
             variant_params=ASYNCIO_ECHO_PARAMS,
+            variant_needs_python=EAGER_NEEDS,
+        ),
+        Model(
+            "asyncio_threads",
+            "threads",
+            (),
+            "one asyncio loop per core, each in a thread of one process",
+            cannot=(("tcp_echo", NO_ECHO_YET), ("tcp_client", NO_ECHO_YET)),
+        ),
+        Model(
+            "interpreters_asyncio",
+            "processes",
+            (),
+            "one asyncio loop per subinterpreter, each with its own GIL (PEP 684/734)",
+            cannot=(("tcp_echo", NO_ECHO_YET), ("tcp_client", NO_ECHO_YET), ("ping_pong", NO_HANDOFF_YET)),
+            needs_python=((3, 12), "subinterpreters with their own GIL: PEP 684, 3.12; the PEP 734 API"),
         ),
     )
 }

@@ -4,7 +4,9 @@ One ``asyncio.Runner`` for the worker's life: the loop is created once,
 outside every timed window; uvloop 0.21+ is used through
 ``asyncio.Runner(loop_factory=uvloop.new_event_loop)`` (``uvloop.install`` and
 the event-loop policy are deprecated). Each request runs a coroutine from
-``workloads.models.shared.asyncio_code`` on it (see there for the APIs used).
+``workloads.models.shared.asyncio_code`` on it (see there for the APIs used). The ``eager``
+variant sets ``asyncio.eager_task_factory`` through a wrapper that drops the ``eager_start=``
+argument uvloop passes to task factories on 3.13+ (3.13's factory rejects it).
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import asyncio
 
 import uvloop
 
-from workloads.models.shared.asyncio_code import RunnerModel
+from workloads.models.shared.asyncio_code import RunnerModel, eager_factory_for_uvloop
 
-_model = RunnerModel(asyncio.Runner(loop_factory=uvloop.new_event_loop))
+_model = RunnerModel(asyncio.Runner(loop_factory=uvloop.new_event_loop), eager_factory=eager_factory_for_uvloop)
 
 sleep_fanout = _model.sleep_fanout
 tcp_echo_server = _model.tcp_echo_server

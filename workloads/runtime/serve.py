@@ -25,7 +25,7 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 def serve_requests(
     request_fd: int, reply_fd: int, handlers: dict[str, Handler], hello: dict[str, Any] | None = None
 ) -> int:
-    """Say hello (the pid and ``hello``'s fields), then serve requests until ``exit`` or EOF."""
+    """Say hello (with ``hello``'s extra fields), then serve until ``exit`` or the pipe closes."""
     die_with_parent()
     write_frame(reply_fd, {"ok": True, "pid": os.getpid(), **(hello or {})})
     while True:

@@ -6,6 +6,16 @@ loops never leak between models. For gevent and eventlet the monkey patching
 below is the first thing this module executes; the model modules check that
 it happened and refuse to run otherwise.
 
+A model module that finds this interpreter lacking what it needs raises ``ModelUnavailable``
+at import; that, or an import error, is reported in the hello (``cannot``) and every request
+is refused, so the harness can skip the cell with the reason. Every round reports the
+interpreter it ran on: version, implementation, build (``free-threaded`` when
+``sysconfig.get_config_var("Py_GIL_DISABLED")``), and whether the GIL was enabled
+(``sys._is_gil_enabled()``, 3.13+, read after the model's imports, before and after the round:
+an extension module imported by the model can re-enable it, as gevent does on 3.14t; on
+builds without the function the GIL is always on). The free-threaded paths follow the
+documented APIs but are untested here: no free-threaded build was available.
+
 The loop is deliberately plain: read a request frame, run one round of a
 workload through the model, reply. Timing happens inside the model's code via
 ``workloads.runtime.window.Window``; this loop adds only the checks and the memory
@@ -32,12 +42,16 @@ if __name__ == "__main__":
 
 import gc
 import importlib
+import importlib.metadata
 import platform
+import sysconfig
+from types import ModuleType
 from typing import Any, cast
 
 from workloads.interface import BY_NAME, ModelHooks, ModelInterface
 from workloads.models.registry import DEFAULT_VARIANT, lookup
 from workloads.runtime import allocator, memory
+from workloads.runtime.errors import ModelUnavailable
 from workloads.runtime.protocol import read_frame, write_frame
 from workloads.runtime.serve import raise_open_files_limit, serve_requests
 from workloads.runtime.server_control import ServerControl
@@ -77,8 +91,10 @@ def run_round(model_name: str, model: ModelInterface, request: dict[str, Any]) -
     gc.collect()  # the last round's garbage is collected here, not inside this round's window
     allocator_state = allocator.state()
     memory.reset_peak_rss()
+    gil_before = gil_enabled()
     outcome = workload.run_round(model, variant, request.get("params", {}))
-    outcome["metrics"]["python"] = platform.python_version()
+    outcome["metrics"].update(interpreter_metrics(), gil_enabled=gil_before or gil_enabled())
+    outcome["metrics"]["library_versions"] = library_versions(model_name)
     outcome["metrics"]["allocator_state"] = allocator_state
     outcome["metrics"]["baseline_rss_bytes"] = _idle_rss_bytes
     outcome["metrics"]["peak_rss_bytes"] = memory.peak_rss_bytes()
@@ -103,6 +119,42 @@ def leftovers(model: ModelInterface) -> dict[str, Any]:
     if not reason:
         raise ValueError("this model has neither a leftovers() hook nor a LEFTOVERS_UNOBSERVABLE reason")
     return {"unobservable": str(reason)}
+
+
+def gil_enabled() -> bool:
+    """Whether the GIL is on now: ``sys._is_gil_enabled()`` (3.13+), else always (every older build has one)."""
+    is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
+    return bool(is_gil_enabled()) if is_gil_enabled is not None else True
+
+
+def interpreter_metrics() -> dict[str, Any]:
+    """The interpreter this worker runs: version, implementation and build."""
+    return {
+        "python": platform.python_version(),
+        "python_implementation": sys.implementation.name,
+        "python_build": "free-threaded" if sysconfig.get_config_var("Py_GIL_DISABLED") else "default",
+    }
+
+
+def library_versions(model_name: str) -> dict[str, str]:
+    """Versions of the model's distributions as installed for this interpreter (missing ones left out)."""
+    found = {}
+    for dist in lookup(model_name).distributions:
+        try:
+            found[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def load_model(model_name: str) -> tuple[ModuleType | None, dict[str, str]]:
+    """The model's module, or None and why it cannot run here (sent in the hello)."""
+    try:
+        return importlib.import_module(lookup(model_name).module), {}
+    except ModelUnavailable as exc:
+        return None, {"cannot": str(exc), "cannot_kind": "unavailable"}
+    except ImportError as exc:
+        return None, {"cannot": f"{type(exc).__name__}: {exc}", "cannot_kind": "import_error"}
 
 
 def serve_echo(
@@ -138,7 +190,14 @@ def serve_echo(
 def main(model_name: str, request_fd: int, reply_fd: int) -> int:
     allocator.prepare()
     raise_open_files_limit()
-    model = cast(ModelInterface, importlib.import_module(lookup(model_name).module))
+    module, cannot = load_model(model_name)
+    if module is None:
+
+        def refuse(request: dict[str, Any]) -> dict[str, Any]:
+            raise RuntimeError(f"model {model_name} cannot run in this interpreter: {cannot['cannot']}")
+
+        return serve_requests(request_fd, reply_fd, {"run": refuse, "serve_echo": refuse}, hello=cannot)
+    model = cast(ModelInterface, module)
     return serve_requests(
         request_fd,
         reply_fd,
@@ -146,7 +205,12 @@ def main(model_name: str, request_fd: int, reply_fd: int) -> int:
             "run": lambda request: run_round(model_name, model, request),
             "serve_echo": lambda request: serve_echo(model_name, model, request, request_fd, reply_fd),
         },
-        hello={"allocator_state": allocator.state()},
+        hello={
+            **interpreter_metrics(),
+            "gil_enabled": gil_enabled(),
+            "library_versions": library_versions(model_name),
+            "allocator_state": allocator.state(),
+        },
     )
 
 

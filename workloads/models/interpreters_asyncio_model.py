@@ -1,0 +1,167 @@
+"""One asyncio loop per subinterpreter, each with its own GIL: the hybrid's shape without processes.
+
+PEP 684 (3.12) gave each subinterpreter its own GIL; PEP 734 gave them a Python API, in the
+standard library from 3.14 (``concurrent.interpreters``, ``concurrent.futures.InterpreterPoolExecutor``)
+and backported to 3.12/3.13 by the ``interpreters-pep-734`` distribution (import name
+``interpreters_backport``; on 3.12 its low-level module comes from ``interpreters-3-12``).
+
+APIs and why:
+
+- ``InterpreterPoolExecutor(max_workers=len(os.sched_getaffinity(0)))``: the executor an expert
+  reaches for, the counterpart of the hybrid's ``ProcessPoolExecutor``: each pool thread owns one
+  subinterpreter (isolated config: own GIL, own module state), so CPU work in different slices runs
+  in parallel on a GIL build. Calls are pickled into the interpreter and results pickled back.
+- The pool is started in ``prepare()``, outside every window, and warmed: one ``warm_up`` call per
+  thread (each holds its thread briefly, so the first calls find no idle thread and each starts
+  one), which also makes every subinterpreter import asyncio and the slice code; the distinct
+  thread ids prove every one started. That cost is ``pool_startup_s``.
+- Each round submits one contiguous slice of the tasks per subinterpreter; each runs
+  ``asyncio.run`` of a ``TaskGroup`` over its slice (``workloads.models.shared.asyncio_slices``) and
+  returns its results; the window encloses submitting and collecting. timeout_cancel returns the
+  indices that completed and the parent extends ``completed`` (objects are not shared).
+- Where the API is missing (3.11, or the backport not installed) the module raises
+  ``ModelUnavailable`` at import with the reason and the fix; on 3.12/3.13 it first creates and
+  closes one subinterpreter in a child process, because the 3.12 backport's C module can crash
+  the interpreter (it segfaulted on CPython 3.12.1 here), which must skip the model, not kill the
+  worker.
+- ping_pong: not written in this round (a hand-off between two subinterpreters would go through
+  ``interpreters.Queue``; registry: cannot).
+- Echo server and client: not written in this round (a listening socket cannot be handed to a
+  subinterpreter as an object; each would bind its own ``SO_REUSEPORT`` socket).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import Executor, Future
+from typing import Any, TypeVar
+
+from workloads.models.shared import asyncio_slices
+from workloads.runtime.errors import ModelUnavailable
+from workloads.runtime.server_control import ServerControl
+from workloads.runtime.window import Window
+
+T = TypeVar("T")
+BACKPORT = "interpreters-pep-734"
+WARM_UP_HOLD_S = 0.05
+WARM_UP_TIMEOUT_S = 120.0
+BACKPORT_CHECK = "from interpreters_backport import interpreters; interpreters.create().close()"
+
+
+def _executor_class() -> tuple[Any, str]:
+    """``InterpreterPoolExecutor`` for this interpreter and where it comes from; ModelUnavailable if none."""
+    version = ".".join(map(str, sys.version_info[:3]))
+    if sys.version_info >= (3, 14):
+        import concurrent.futures
+
+        return concurrent.futures.InterpreterPoolExecutor, "concurrent.futures (stdlib)"  # type: ignore[attr-defined]
+    if sys.version_info < (3, 12):
+        raise ModelUnavailable(f"subinterpreters with their own GIL need Python 3.12+ (PEP 684); this is {version}")
+    fix = f"{sys.executable} -m pip install {BACKPORT}" + (" interpreters-3-12" if sys.version_info < (3, 13) else "")
+    if importlib.util.find_spec("interpreters_backport") is None:
+        raise ModelUnavailable(f"the {BACKPORT} backport is not installed for Python {version}; fix: {fix}")
+    # Importing the backport loads its C module on 3.12, which can crash the process: try it in a child first.
+    check = subprocess.run([sys.executable, "-c", BACKPORT_CHECK], capture_output=True, text=True, timeout=60)
+    if check.returncode != 0:
+        status = f"signal {signal.Signals(-check.returncode).name}" if check.returncode < 0 else check.returncode
+        detail = (check.stderr.strip().splitlines() or [""])[-1]
+        raise ModelUnavailable(
+            f"creating a subinterpreter with the {BACKPORT} backport failed on Python {version} "
+            f"({status}{': ' + detail if detail else ''}); it worked on 3.13 here, and 3.14+ has it in the stdlib"
+        )
+    try:
+        from interpreters_backport.concurrent.futures import InterpreterPoolExecutor
+    except ImportError as exc:
+        raise ModelUnavailable(f"the {BACKPORT} backport is not importable on {version} ({exc}); fix: {fix}") from None
+    return InterpreterPoolExecutor, BACKPORT
+
+
+EXECUTOR_CLASS, EXECUTOR_SOURCE = _executor_class()
+
+_pool: Executor | None = None
+_pool_size = 0
+pool_startup_s: float | None = None
+"""Seconds it took to start and warm the subinterpreter pool (not part of any timed window)."""
+
+
+def _get_pool() -> tuple[Executor, int]:
+    global _pool, _pool_size, pool_startup_s
+    if _pool is None:
+        started = time.perf_counter()
+        size = len(os.sched_getaffinity(0))
+        pool: Executor = EXECUTOR_CLASS(max_workers=size)
+        try:
+            warmed = [pool.submit(asyncio_slices.warm_up, WARM_UP_HOLD_S) for _ in range(size)]
+            threads = {future.result(timeout=WARM_UP_TIMEOUT_S) for future in warmed}
+            if len(threads) != size:
+                raise RuntimeError(f"warming the pool reached {len(threads)} of {size} subinterpreters")
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        _pool, _pool_size = pool, size
+        pool_startup_s = time.perf_counter() - started
+    return _pool, _pool_size
+
+
+def prepare() -> None:
+    """Start and warm the pool before the worker reads its idle memory: a fixed cost, not per task."""
+    _get_pool()
+
+
+def setup_metrics() -> dict[str, float]:
+    return {} if pool_startup_s is None else {"pool_startup_s": pool_startup_s}
+
+
+def _concatenate(futures: list[Future[list[T]]]) -> list[T]:
+    results: list[T] = []
+    for future in futures:
+        results.extend(future.result())
+    return results
+
+
+def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
+    pool, size = _get_pool()
+    bounds = asyncio_slices.split(n, size)
+    with window:
+        futures = [pool.submit(asyncio_slices.run_sleep_fanout_slice, start, stop, delay) for start, stop in bounds]
+        results = _concatenate(futures)
+    return results
+
+
+def timeout_cancel(variant: str, delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
+    pool, size = _get_pool()
+    parts = [(start, delays[start:stop]) for start, stop in asyncio_slices.split(len(delays), size)]
+    with window:
+        futures = [pool.submit(asyncio_slices.run_timeout_cancel_slice, start, part, deadline) for start, part in parts]
+        completed.extend(_concatenate(futures))
+
+
+def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> list[int]:
+    pool, size = _get_pool()
+    bounds = asyncio_slices.split(n, size)
+    with window:
+        futures = [pool.submit(asyncio_slices.run_cpu_mixed_slice, start, stop, delay, work) for start, stop in bounds]
+        results = _concatenate(futures)
+    return results
+
+
+NOT_WRITTEN = "not written yet for this model (registry: cannot)"
+
+
+def ping_pong(variant: str, handoffs: int, window: Window) -> tuple[list[int], list[int]]:
+    raise NotImplementedError(NOT_WRITTEN)
+
+
+def tcp_echo_server(variant: str, control: ServerControl) -> None:
+    raise NotImplementedError(NOT_WRITTEN)
+
+
+def tcp_client(
+    variant: str, port: int, connections: int, message_size: int, round_trips: int, window: Window
+) -> list[int]:
+    raise NotImplementedError(NOT_WRITTEN)
