@@ -41,6 +41,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from workloads.models.shared import asyncio_slices
+from workloads.models.shared.asyncio_code import loop_leftovers
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.ping_pong import exchanges
@@ -99,6 +100,22 @@ def prepare() -> None:
 
 def setup_metrics() -> dict[str, float]:
     return {} if pool_startup_s is None else {"pool_startup_s": pool_startup_s}
+
+
+async def _count_leftovers() -> dict[str, int]:
+    loop = asyncio.get_running_loop()
+    counts = loop_leftovers(loop)
+    counts["tasks"] -= 1  # this probe itself
+    return counts
+
+
+def leftovers() -> dict[str, int]:
+    """Unfinished tasks and live timers summed over every loop thread (read on each loop's own thread)."""
+    total: dict[str, int] = {}
+    for loop in _start_loops():
+        for key, value in asyncio.run_coroutine_threadsafe(_count_leftovers(), loop).result().items():
+            total[key] = total.get(key, 0) + value
+    return total
 
 
 def _submit(coroutines: list[Coroutine[Any, Any, T]]) -> list[Future[T]]:

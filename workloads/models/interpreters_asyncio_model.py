@@ -47,6 +47,10 @@ from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 
 T = TypeVar("T")
+LEFTOVERS_UNOBSERVABLE = (
+    "each slice runs asyncio.run inside a subinterpreter, which cancels what is left and closes its loop "
+    "before it returns; nothing of a round outlives it where the worker could look"
+)
 BACKPORT = "interpreters-pep-734"
 WARM_UP_HOLD_S = 0.05
 WARM_UP_TIMEOUT_S = 120.0
