@@ -61,7 +61,8 @@ class Cell:
 
     @property
     def skip_reason(self) -> str | None:
-        cannot = lookup(self.model).reason_cannot(self.workload)
+        model, reused = lookup(self.model), BY_NAME[self.workload].variant_workload
+        cannot = model.reason_cannot(self.workload) or model.reason_cannot(reused)
         if cannot:
             return f"{self.model} cannot do {self.workload}: {cannot}"
         connections = self.params.get("connections")
@@ -82,13 +83,17 @@ class Cell:
 
 
 def cells_for(workload: str, models: list[str], profile: str) -> list[Cell]:
-    """Every cell of one workload: parameters in grid order, then models, then their variants."""
+    """Every cell of one workload: parameters in grid order, then models, then their variants.
+
+    A workload that reuses another's model functions (``variants_from``) gets that workload's variants.
+    """
     definition = BY_NAME[workload]
     cells = []
+    offered_for = definition.variant_workload
     for params in definition.grid(profile):
         for model in models:
-            variants = lookup(model).variants_of(workload)
-            for variant in lookup(model).variants_in(workload, profile):
+            variants = lookup(model).variants_of(offered_for)
+            for variant in lookup(model).variants_in(offered_for, profile):
                 cells.append(
                     Cell(
                         model=model,

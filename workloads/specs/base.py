@@ -35,10 +35,17 @@ class Workload(ABC, Generic[P]):
     schema: Schema
     in_worker = True
     """False where a peer process times the round (``tcp_echo``: the load generator does)."""
+    variants_from: str | None = None
+    """Another workload whose model functions and variants this one reuses (``tcp_latency``: tcp_echo's)."""
 
     @property
     def name(self) -> str:
         return self.schema.name
+
+    @property
+    def variant_workload(self) -> str:
+        """The workload whose variants a model offers for this one (its own, unless ``variants_from``)."""
+        return self.variants_from or self.name
 
     @abstractmethod
     def grid(self, profile: str) -> list[P]:

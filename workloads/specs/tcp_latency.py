@@ -1,0 +1,261 @@
+"""Workload ``tcp_latency``: at a given offered load, what latency does each echo server give, and where is its knee?
+
+The model serves echo with its ``tcp_echo_server`` (and its tcp_echo variants). The open-loop
+generator (``workloads.peers.open_loop_generator``, its own process on another core) sends 1 KiB
+messages over C connections at a fixed offered rate with Poisson arrivals, and times each from its
+*scheduled* send to its last echoed byte (free of coordinated omission), into an HDR histogram.
+
+One cell per model variant and parameter set measures, with one server start:
+
+1. the server's own saturated throughput (closed loop, the tcp_echo generator, a few rounds);
+2. the common absolute rates (``ABSOLUTE_RATES``), the same for every server: these are the cell's
+   pytest-benchmark rounds, and a round's value is **the p99 latency at that rate** (so min is the p99
+   at the lowest common rate, max at the highest; the median compares servers at identical load);
+3. fractions of that saturated throughput (``FRACTIONS``), so every curve shows its knee;
+4. a search for the capacity under each latency target (``TARGETS_S``): the highest offered rate with
+   p99 within the target, bracketed from the points above and bisected (geometrically) until the
+   bracket is within ``PRECISION`` or the step budget is spent; the bracket is saved with the result.
+
+A measurement in which the generator issued its messages later than ``LAG_BOUND_S`` at p99 measured
+the generator (or a machine too busy to trust), not the server: it is flagged generator-limited and
+never ranked; a capacity whose bracket ends at such a point is only a lower bound, and the cell's
+``bottleneck`` is then ``"peer"``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from workloads.specs.base import Round, Workload
+from workloads.specs.schema import Chart, Metric, Plan, Schema
+from workloads.specs.tcp_echo import Implements
+
+__all__ = ["WORKLOAD", "Implements", "Params"]
+
+
+class Params(TypedDict):
+    connections: int
+    message_size: int
+    duration_s: float
+    warmup_s: float
+
+
+GRID = {
+    "quick": ((10,), (1024,)),
+    "default": ((10,), (1024,)),
+    "full": ((10, 100), (1024, 16 * 1024)),
+}
+"""(connections, message sizes) per profile."""
+TIMING = {"quick": (0.1, 0.3), "default": (0.1, 0.4), "full": (0.5, 2.0)}
+"""(warm-up, measured duration) of each rate, in seconds: the schedule runs both back to back."""
+ABSOLUTE_RATES = {
+    "quick": (1000.0, 10_000.0),
+    "default": (1000.0, 10_000.0),
+    "full": (1000.0, 2000.0, 5000.0, 10_000.0, 20_000.0, 50_000.0),
+}
+"""Offered rates (messages/s) common to every server: low enough that most servers keep up."""
+FRACTIONS = {
+    "quick": (0.5, 0.9),
+    "default": (0.5, 0.9),
+    "full": (0.25, 0.5, 0.75, 0.9, 1.0, 1.1),
+}
+"""Offered rates as fractions of the server's own closed-loop saturated throughput."""
+SEARCH_STEPS = {"quick": 1, "default": 3, "full": 8}
+"""Extra measurements per latency target for the capacity search."""
+TARGETS_S = {"1ms": 1e-3, "10ms": 10e-3}
+PRECISION = 1.1
+"""The capacity search stops when its bracket [passes, fails] is within this ratio (10 %)."""
+UP_FACTOR, DOWN_FACTOR = 1.25, 0.5
+"""Steps of the search while it has no bracket yet (above the highest pass, below the lowest fail)."""
+CEILING_OF_SATURATION = 2.0
+"""The search never offers more than this multiple of the closed-loop saturated throughput."""
+FLOOR_RATE = 100.0
+"""Nor less than this many messages/s: a server failing a target there has capacity 0 (< floor)."""
+LAG_BOUND_S = 200e-6
+"""A measurement whose generator lag p99 exceeds this is generator-limited (see the README)."""
+RETRIES = 1
+"""A common or fractional rate whose generator fell behind is measured once more (a busy machine)."""
+DRAIN_S = 1.0
+"""Messages not echoed this long after the schedule ends count as ``messages_not_echoed``."""
+SATURATION_MESSAGES = 4000
+SATURATION_ROUNDS = 3
+"""Closed-loop rounds measuring the saturated throughput; the median is used."""
+PERCENTILE_KEYS = ("p50", "p90", "p99", "p999", "p9999")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One offered rate measured: its p99 and whether the generator kept its schedule."""
+
+    rate: float
+    p99_s: float
+    generator_limited: bool
+
+
+def is_generator_limited(measurement: dict[str, Any]) -> bool:
+    return bool(measurement["generator_lag_p99_s"] > LAG_BOUND_S)
+
+
+def bracket(points: list[Point], target_s: float) -> tuple[float, float | None, list[float]]:
+    """(lo, hi, blocked) for ``target_s``: lo the highest rate that met it below hi (0.0 if none),
+    hi the lowest rate that conclusively missed it (None if none), blocked the rates in between that
+    missed it while the generator was behind its schedule (inconclusive, in ascending order).
+
+    A point that met the target counts whatever the lag: latency is timed from the schedule, so a
+    late generator only inflates it. A miss counts only when the generator kept its schedule.
+    """
+    missed = [p.rate for p in points if p.p99_s > target_s and not p.generator_limited]
+    hi = min(missed) if missed else None
+    met = [p.rate for p in points if p.p99_s <= target_s and (hi is None or p.rate < hi)]
+    lo = max(met) if met else 0.0
+    blocked = sorted(
+        p.rate for p in points if p.p99_s > target_s and p.generator_limited and lo < p.rate < (hi or math.inf)
+    )
+    return lo, hi, blocked
+
+
+def effective_bracket(points: list[Point], target_s: float) -> tuple[float, float | None, bool, float | None]:
+    """(lo, hi, generator_limited, retry): a rate inconclusive twice caps the search (the generator's limit);
+    one inconclusive once is measured again (``retry``), since a busy machine's lag is usually passing."""
+    lo, hi, blocked = bracket(points, target_s)
+    if not blocked:
+        return lo, hi, False, None
+    lowest = blocked[0]
+    if blocked.count(lowest) >= 2 or len(blocked) >= 3:
+        return lo, lowest, True, None
+    return lo, hi, False, lowest
+
+
+def next_rate(points: list[Point], target_s: float, saturated: float) -> float | None:
+    """The next rate the capacity search should offer for ``target_s``, or None when it is done."""
+    if not points:
+        return None
+    lo, hi, _, retry = effective_bracket(points, target_s)
+    if retry is not None:
+        return retry
+    ceiling = max(saturated * CEILING_OF_SATURATION, FLOOR_RATE)
+    if hi is None:
+        return None if lo >= ceiling else min(lo * UP_FACTOR, ceiling)
+    if lo == 0.0:
+        return None if hi <= FLOOR_RATE else max(hi * DOWN_FACTOR, FLOOR_RATE)
+    if hi / lo <= PRECISION:
+        return None
+    return math.sqrt(lo * hi)
+
+
+def capacity(points: list[Point], target_s: float, saturated: float) -> dict[str, Any]:
+    """The capacity under ``target_s``: the highest rate that met it, its bracket, and what bounds it."""
+    lo, hi, by_generator, retry = effective_bracket(points, target_s)
+    ceiling = max(saturated * CEILING_OF_SATURATION, FLOOR_RATE)
+    return {
+        "msgs_per_s": lo,
+        "bracket_msgs_per_s": [lo, hi],
+        "precision": (hi / lo) if (hi is not None and lo > 0) else None,
+        "generator_limited": by_generator or retry is not None,
+        "at_least": hi is None and lo >= ceiling,
+    }
+
+
+def measurement_point(measurement: dict[str, Any]) -> Point:
+    return Point(measurement["offered_msgs_per_s"], measurement["latency_p99_s"], is_generator_limited(measurement))
+
+
+class TcpLatency(Workload[Params]):
+    in_worker = False
+    variants_from = "tcp_echo"
+    schema = Schema(
+        name="tcp_latency",
+        order=25,
+        question="At a given load, what latency does each model's server give, and how much load does it take "
+        "within a latency target?",
+        scenario="latency under load",
+        metrics=(
+            Metric(
+                "capacity_p99_1ms_msgs_per_s", "capacity, p99 ≤ 1 ms", "msgs/s", higher_is_better=True, headline=True
+            ),
+            Metric(
+                "capacity_p99_10ms_msgs_per_s",
+                "capacity, p99 ≤ 10 ms",
+                "msgs/s",
+                higher_is_better=True,
+                headline=True,
+            ),
+            Metric("saturated_throughput_msgs_per_s", "closed-loop throughput", "msgs/s", higher_is_better=True),
+            Metric("latency_p50_low_load_s", "p50 at the lowest common rate", "s"),
+            Metric("latency_p99_common_max_s", "p99 at the highest common rate", "s"),
+            Metric("generator_lag_p99_s", "generator lag p99 (worst rate)", "s", table=False),
+            Metric("generator_lag_max_s", "generator lag max", "s", table=False),
+            Metric("messages_not_echoed", "not echoed within 1 s", "count", table=False),
+        ),
+        charts=(
+            Chart(
+                "capacity_p99_1ms_msgs_per_s",
+                "connections",
+                "capacity_p99_1ms_vs_connections",
+                "How many messages per second does each model's server take with p99 within 1 ms, as connections grow?",
+            ),
+            Chart(
+                "capacity_p99_10ms_msgs_per_s",
+                "connections",
+                "capacity_p99_10ms_vs_connections",
+                "How many messages per second does each model's server take with p99 within 10 ms, as connections "
+                "grow?",
+            ),
+        ),
+        flags=("generator_limited",),
+    )
+
+    def grid(self, profile: str) -> list[Params]:
+        connections, sizes = GRID[profile]
+        warmup, duration = TIMING[profile]
+        return [
+            Params(connections=c, message_size=size, duration_s=duration, warmup_s=warmup)
+            for size in sizes
+            for c in connections
+        ]
+
+    def plan(self, profile: str) -> Plan:
+        return Plan(rounds=len(ABSOLUTE_RATES[profile]), warmup_rounds=0)
+
+    def timeout_s(self, params: Params) -> float:
+        """One rate's measurement: its schedule, the drain bound, and a generous margin."""
+        return params["warmup_s"] + params["duration_s"] + DRAIN_S + 30.0
+
+    def summarize(self, rounds: list[Round], params: Params) -> dict[str, Any]:
+        """Only the common-rate rounds; ``summarize_sweep`` adds the rest of the cell."""
+        return {"latency_p99_common_median_s": statistics.median(r.metrics["latency_p99_s"] for r in rounds)}
+
+    def summarize_sweep(self, measurements: list[dict[str, Any]], saturated: float) -> dict[str, Any]:
+        """Every rate measured in the cell, the capacity under each target, and the cell's bottleneck."""
+        points = [measurement_point(m) for m in measurements]
+        common = sorted((m for m in measurements if m["kind"] == "absolute"), key=lambda m: m["offered_msgs_per_s"])
+        capacities = {name: capacity(points, target, saturated) for name, target in TARGETS_S.items()}
+        limited = [m["offered_msgs_per_s"] for m in measurements if is_generator_limited(m)]
+        peer = any(c["generator_limited"] for c in capacities.values()) or any(is_generator_limited(m) for m in common)
+        metrics: dict[str, Any] = {
+            "saturated_throughput_msgs_per_s": saturated,
+            "rates": sorted(measurements, key=lambda m: m["offered_msgs_per_s"]),
+            "latency_p50_low_load_s": common[0]["latency_p50_s"] if common else None,
+            "latency_p99_common_max_s": common[-1]["latency_p99_s"] if common else None,
+            "generator_lag_p99_s": max(m["generator_lag_p99_s"] for m in measurements),
+            "generator_lag_max_s": max(m["generator_lag_max_s"] for m in measurements),
+            "generator_lag_bound_s": LAG_BOUND_S,
+            "messages_not_echoed": sum(m["messages_not_echoed"] for m in measurements),
+            "generator_limited": peer,
+            "bottleneck": "peer" if peer else "under_test",
+            "bottleneck_evidence": {
+                "generator_lag_p99_s": max(m["generator_lag_p99_s"] for m in measurements),
+                "generator_lag_bound_s": LAG_BOUND_S,
+                "generator_limited_rates_msgs_per_s": limited,
+            },
+        }
+        for name, found in capacities.items():
+            metrics[f"capacity_p99_{name}_msgs_per_s"] = found["msgs_per_s"]
+            metrics[f"capacity_p99_{name}"] = found
+        return metrics
+
+
+WORKLOAD = TcpLatency()
