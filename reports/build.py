@@ -16,6 +16,7 @@ from reports.compare_summary import comparison_document
 from reports.document import Document, to_markdown
 from reports.find import STORAGE_DIR, find_storage, is_inside_storage
 from reports.html import GENERATOR, to_html
+from reports.latency import latency_charts
 from reports.load import ReportInputError, Run, machine_mismatch, merge_runs
 from reports.summary import run_document
 
@@ -40,7 +41,7 @@ def write_report(runs: list[Run], out: Path) -> Path:
     """Write the report of one run (several runs are merged into one); return the index.html path."""
     run = merge_runs(runs)
     prepare_out(out)
-    charts = make_charts(run, out)
+    charts = make_charts(run, out) + latency_charts(run, out)
     return _write_document(run_document(run, charts), out)
 
 

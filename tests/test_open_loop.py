@@ -16,9 +16,11 @@ No wall time is asserted: only ratios to the theory for the same run's own basel
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +28,7 @@ import pytest
 from benchmarks.harness.echo_harness import echo_server, load_generator, open_loop_generator, pin_pair
 from benchmarks.harness.worker_client import WorkerClient, WorkloadFailed
 from tests.models.latency_model import SERVICE_S, STALL_EVERY_S, STALL_S
+from tests.session_runner import processes_tagged, run_benchmarks
 from workloads.specs import tcp_latency as spec
 
 EXTRA = {"COROBENCH_EXTRA_MODELS": "tests.models"}
@@ -203,3 +206,28 @@ def test_one_late_measurement_is_retried_not_taken_as_a_miss() -> None:
     assert spec.next_rate(points, 1e-3, 30_000.0) == 10_000.0
     lo, hi, _ = spec.bracket(points, 1e-3)
     assert (lo, hi) == (1000.0, 20_000.0)
+
+
+def test_a_tcp_latency_session_saves_every_rate_and_both_capacities(tmp_path: Path) -> None:
+    out = tmp_path / "latency.json"
+    session = run_benchmarks(
+        "--profile=quick", "--workloads=tcp_latency", "--models=asyncio", f"--benchmark-json={out}", "--no-report"
+    )
+    assert session.returncode == 0, session.output
+    assert processes_tagged(session.tag) == []
+    saved = json.loads(out.read_text())
+    assert "tcp_latency" in saved["corobench"]["workloads"]
+    benches = saved["benchmarks"]
+    assert sorted(b["extra_info"]["variant"] for b in benches) == ["protocol", "streams"]
+    for bench in benches:
+        info = bench["extra_info"]
+        assert bench["stats"]["rounds"] == len(spec.ABSOLUTE_RATES["quick"])
+        common = [m for m in info["rates"] if m["kind"] == "absolute" and not m.get("retried")]
+        assert sorted(m["offered_msgs_per_s"] for m in common) == sorted(spec.ABSOLUTE_RATES["quick"])
+        # a round's timed value is the p99 at that common rate
+        assert bench["stats"]["max"] == pytest.approx(max(m["latency_p99_s"] for m in common), rel=1e-6)
+        assert {m["kind"] for m in info["rates"]} >= {"absolute", "fraction"}
+        for name in spec.TARGETS_S:
+            assert info[f"capacity_p99_{name}_msgs_per_s"] >= 0
+        assert info["bottleneck"] in ("under_test", "peer")
+        assert info["saturated_throughput_msgs_per_s"] > 0
