@@ -71,7 +71,6 @@ def test_tcp_latency(
                 for _ in range(retries):
                     if not measured["generator_limited"]:
                         break
-                    measured["retried"] = True
                     measured = offer_once(rate, kind, fraction)
                 return measured
 

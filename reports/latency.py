@@ -58,7 +58,7 @@ def latency_charts(run: Run, out: Path) -> list[Chart]:
 
 
 def rates(result: Result) -> list[dict[str, Any]]:
-    return sorted((m for m in result.extra["rates"] if not m.get("retried")), key=lambda m: m["offered_msgs_per_s"])
+    return sorted((m for m in result.extra["rates"] if not m.get("superseded")), key=lambda m: m["offered_msgs_per_s"])
 
 
 def hockey_stick(run: Run, fixed: dict[str, Any], results: list[Result], out: Path) -> Chart:

@@ -204,8 +204,17 @@ def test_a_generator_that_falls_behind_caps_the_capacity_and_flags_it() -> None:
 def test_one_late_measurement_is_retried_not_taken_as_a_miss() -> None:
     points = [spec.Point(1000.0, 0.4e-3, False), spec.Point(10_000.0, 5e-3, True), spec.Point(20_000.0, 5e-3, False)]
     assert spec.next_rate(points, 1e-3, 30_000.0) == 10_000.0
-    lo, hi, _ = spec.bracket(points, 1e-3)
-    assert (lo, hi) == (1000.0, 20_000.0)
+    lo, hi, doubtful, _ = spec.bracket(points, 1e-3)
+    assert (lo, hi, doubtful) == (1000.0, 20_000.0, [10_000.0])
+
+
+def test_a_single_miss_below_a_higher_pass_is_measured_again_and_decided_by_the_second_look() -> None:
+    points = [spec.Point(1000.0, 3e-3, False), spec.Point(50_000.0, 0.5e-3, False), spec.Point(60_000.0, 5e-3, False)]
+    assert spec.next_rate(points, 1e-3, 30_000.0) == 1000.0
+    noise = [*points, spec.Point(1000.0, 0.3e-3, False)]
+    assert spec.bracket(noise, 1e-3)[:2] == (50_000.0, 60_000.0)
+    real = [*points, spec.Point(1000.0, 3e-3, False)]
+    assert spec.bracket(real, 1e-3)[:2] == (0.0, 1000.0)
 
 
 def test_a_tcp_latency_session_saves_every_rate_and_both_capacities(tmp_path: Path) -> None:
@@ -222,7 +231,7 @@ def test_a_tcp_latency_session_saves_every_rate_and_both_capacities(tmp_path: Pa
     for bench in benches:
         info = bench["extra_info"]
         assert bench["stats"]["rounds"] == len(spec.ABSOLUTE_RATES["quick"])
-        common = [m for m in info["rates"] if m["kind"] == "absolute" and not m.get("retried")]
+        common = [m for m in info["rates"] if m["kind"] == "absolute" and not m.get("superseded")]
         assert sorted(m["offered_msgs_per_s"] for m in common) == sorted(spec.ABSOLUTE_RATES["quick"])
         # a round's timed value is the p99 at that common rate
         assert bench["stats"]["max"] == pytest.approx(max(m["latency_p99_s"] for m in common), rel=1e-6)

@@ -102,33 +102,43 @@ def is_generator_limited(measurement: dict[str, Any]) -> bool:
     return bool(measurement["generator_lag_p99_s"] > LAG_BOUND_S)
 
 
-def bracket(points: list[Point], target_s: float) -> tuple[float, float | None, list[float]]:
-    """(lo, hi, blocked) for ``target_s``: lo the highest rate that met it below hi (0.0 if none),
-    hi the lowest rate that conclusively missed it (None if none), blocked the rates in between that
-    missed it while the generator was behind its schedule (inconclusive, in ascending order).
+def bracket(points: list[Point], target_s: float) -> tuple[float, float | None, list[float], dict[float, int]]:
+    """(lo, hi, doubtful, counts) for ``target_s``; the latest measurement of a rate decides for it.
 
-    A point that met the target counts whatever the lag: latency is timed from the schedule, so a
-    late generator only inflates it. A miss counts only when the generator kept its schedule.
+    - hi: the lowest rate that missed the target conclusively: the generator kept its schedule, and the
+      miss is confirmed (measured twice, or no higher rate met the target); None if none;
+    - lo: the highest rate below hi that met the target (0.0 if none). A point that met the target
+      counts whatever the lag: latency is timed from the schedule, so a late generator only inflates it;
+    - doubtful: rates below hi that missed inconclusively (the generator behind, or a first miss below
+      a higher pass, as a moment of noise on a shared machine gives), lowest first;
+    - counts: how often each rate was measured.
     """
-    missed = [p.rate for p in points if p.p99_s > target_s and not p.generator_limited]
-    hi = min(missed) if missed else None
-    met = [p.rate for p in points if p.p99_s <= target_s and (hi is None or p.rate < hi)]
-    lo = max(met) if met else 0.0
-    blocked = sorted(
-        p.rate for p in points if p.p99_s > target_s and p.generator_limited and lo < p.rate < (hi or math.inf)
-    )
-    return lo, hi, blocked
+    latest: dict[float, Point] = {}
+    counts: dict[float, int] = {}
+    for point in points:
+        latest[point.rate] = point
+        counts[point.rate] = counts.get(point.rate, 0) + 1
+    passes = [r for r, p in latest.items() if p.p99_s <= target_s]
+    highest_pass = max(passes, default=0.0)
+    misses = [r for r, p in latest.items() if p.p99_s > target_s]
+    conclusive = [r for r in misses if not latest[r].generator_limited and (counts[r] >= 2 or r > highest_pass)]
+    hi = min(conclusive) if conclusive else None
+    lo = max((r for r in passes if hi is None or r < hi), default=0.0)
+    doubtful = sorted(r for r in misses if r not in conclusive and (hi is None or r < hi))
+    return lo, hi, doubtful, counts
 
 
 def effective_bracket(points: list[Point], target_s: float) -> tuple[float, float | None, bool, float | None]:
-    """(lo, hi, generator_limited, retry): a rate inconclusive twice caps the search (the generator's limit);
-    one inconclusive once is measured again (``retry``), since a busy machine's lag is usually passing."""
-    lo, hi, blocked = bracket(points, target_s)
-    if not blocked:
+    """(lo, hi, generator_limited, retry): a doubtful rate is measured again (``retry``); one the generator
+    fell behind on twice caps the search, which is then limited by the generator."""
+    lo, hi, doubtful, counts = bracket(points, target_s)
+    if not doubtful:
         return lo, hi, False, None
-    lowest = blocked[0]
-    if blocked.count(lowest) >= 2 or len(blocked) >= 3:
-        return lo, lowest, True, None
+    lowest = doubtful[0]
+    if counts[lowest] >= 2:  # measured twice and still doubtful: the generator was behind both times
+        latest = {p.rate: p for p in points}
+        below = [r for r, p in latest.items() if p.p99_s <= target_s and r < lowest]
+        return max(below, default=0.0), lowest, True, None
     return lo, hi, False, lowest
 
 
@@ -239,6 +249,9 @@ class TcpLatency(Workload[Params]):
         capacities = {name: capacity(points, target, saturated) for name, target in TARGETS_S.items()}
         limited = [m["offered_msgs_per_s"] for m in measurements if is_generator_limited(m)]
         peer = any(c["generator_limited"] for c in capacities.values())
+        last = {m["offered_msgs_per_s"]: k for k, m in enumerate(measurements)}
+        for k, m in enumerate(measurements):  # a rate measured again is decided by its last measurement
+            m["superseded"] = last[m["offered_msgs_per_s"]] != k
         metrics: dict[str, Any] = {
             "saturated_throughput_msgs_per_s": saturated,
             "rates": sorted(measurements, key=lambda m: m["offered_msgs_per_s"]),
