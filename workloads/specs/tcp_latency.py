@@ -163,11 +163,14 @@ def capacity(points: list[Point], target_s: float, saturated: float) -> dict[str
     """The capacity under ``target_s``: the highest rate that met it, its bracket, and what bounds it."""
     lo, hi, by_generator, retry = effective_bracket(points, target_s)
     ceiling = max(saturated * CEILING_OF_SATURATION, FLOOR_RATE)
+    latest = {p.rate: p for p in points}
     return {
         "msgs_per_s": lo,
         "bracket_msgs_per_s": [lo, hi],
         "precision": (hi / lo) if (hi is not None and lo > 0) else None,
-        "generator_limited": by_generator or retry is not None,
+        # an inconclusive miss left when the step budget ran out: the generator's if it was behind there
+        "generator_limited": by_generator or (retry is not None and latest[retry].generator_limited),
+        "unconfirmed_miss_msgs_per_s": retry,
         "at_least": hi is None,
         "beyond_ceiling": hi is None and lo >= ceiling,
     }
