@@ -22,6 +22,7 @@ from reports.export import CSV_NAME, write_csv
 from reports.find import STORAGE_DIR, find_storage, is_inside_storage
 from reports.html import GENERATOR, to_html
 from reports.interpreters import interpreter_blocks
+from reports.latency import latency_charts
 from reports.load import ReportInputError, Run, machine_mismatch, merge_runs
 from reports.summary import run_document
 
@@ -55,7 +56,7 @@ def write_report(runs: list[Run], out: Path) -> Path:
     run = merge_runs(runs)
     write_csv(run if len(runs) > 1 else runs[0], out)
     run = one_calibration(run)
-    charts = make_charts(run, out)
+    charts = make_charts(run, out) + latency_charts(run, out)
     doc = run_document(run, charts, names)
     doc.add(*interpreter_blocks(run.results))  # nothing unless the run spans several --python interpreters
     return _write_document(doc, out)

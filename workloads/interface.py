@@ -16,18 +16,21 @@ defines ``LEFTOVERS_UNOBSERVABLE = "the reason"`` instead.
 
 Adding a workload: its module under ``workloads/specs/``, its ``Implements`` protocol added to
 ``ModelInterface`` below, its ``WORKLOAD`` added to ``WORKLOADS``, and its function in every model.
+A workload that drives an existing model function differently (``tcp_latency`` drives
+``tcp_echo_server`` open-loop) sets ``variants_from`` and needs no new function.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from workloads.specs import cpu_mixed, ping_pong, sleep_fanout, tcp_client, tcp_echo, timeout_cancel
+from workloads.specs import cpu_mixed, ping_pong, sleep_fanout, tcp_client, tcp_echo, tcp_latency, timeout_cancel
 from workloads.specs.base import Workload
 
 WORKLOADS: tuple[Workload[Any], ...] = (
     sleep_fanout.WORKLOAD,
     tcp_echo.WORKLOAD,
+    tcp_latency.WORKLOAD,
     tcp_client.WORKLOAD,
     timeout_cancel.WORKLOAD,
     cpu_mixed.WORKLOAD,

@@ -32,6 +32,9 @@ WORKLOAD_NAMES = tuple(w.name for w in WORKLOADS)
 FILES_MARGIN = 64
 """Open files a helper process needs besides its connections (pipes, logs, the interpreter's own)."""
 MAX_TASKS = {"threads": 20_000}
+DEFAULT_PROFILE_MAX_TASKS = {"threads": 1000}
+"""The default profile stops thread-per-task at N=1000: 10 000 OS threads cost a minute of the budget
+(two cells of ~30 s) to show what N=1000 already shows (several times asyncio's cost); full runs them."""
 """Largest N a model is run at, with the reason stated when a cell is skipped."""
 
 
@@ -52,6 +55,8 @@ class Cell:
     """Which of the model's implementations, where it offers several for this workload."""
     interpreter: PreparedInterpreter | None = None
     """The ``--python`` interpreter the worker runs under; None without ``--python`` (the pytest process's)."""
+    profile: str = ""
+    """The profile the cell belongs to (some limits differ by profile)."""
 
     @property
     def group(self) -> str:
@@ -88,8 +93,8 @@ class Cell:
 
     @property
     def skip_reason(self) -> str | None:
-        model = lookup(self.model)
-        cannot = model.reason_cannot(self.workload)
+        model, reused = lookup(self.model), BY_NAME[self.workload].variant_workload
+        cannot = model.reason_cannot(self.workload) or model.reason_cannot(reused)
         if cannot:
             return f"{self.model} cannot do {self.workload}: {cannot}"
         if lookup(self.model).one_process_per_core and len(self.cores) < 2:
@@ -118,20 +123,30 @@ class Cell:
                 f"limit of {limit} (each needs a kernel thread and a stack; the kernel's "
                 "threads-max and the memory of a 2-core CI machine are the bound)"
             )
+        budget = DEFAULT_PROFILE_MAX_TASKS.get(self.model)
+        if self.profile == "default" and budget is not None and isinstance(n, int) and n > budget:
+            return (
+                f"the default profile runs {self.model} up to N={budget} (one OS thread per task: N={n} costs "
+                "about 30 s a cell and shows what N=1000 shows); --profile=full runs it"
+            )
         return None
 
 
 def cells_for(
     workload: str, models: list[str], profile: str, interpreters: list[PreparedInterpreter] | None = None
 ) -> list[Cell]:
-    """Every cell of one workload: parameters in grid order, then models, their variants, the interpreters."""
+    """Every cell of one workload: parameters in grid order, then models, their variants, the interpreters.
+
+    A workload that reuses another's model functions (``variants_from``) gets that workload's variants.
+    """
     definition = BY_NAME[workload]
     targets: list[PreparedInterpreter | None] = list(interpreters) if interpreters else [None]
     cells = []
+    offered_for = definition.variant_workload
     for params in definition.grid(profile):
         for model in models:
-            variants = lookup(model).variants_of(workload)
-            for variant in lookup(model).variants_in(workload, profile):
+            variants = lookup(model).variants_of(offered_for)
+            for variant in lookup(model).variants_in(offered_for, profile):
                 if not lookup(model).runs_at(variant, params):
                     continue
                 for interpreter in targets:
@@ -144,6 +159,7 @@ def cells_for(
                             timeout_s=definition.timeout_s(params),
                             variant=None if variants == (DEFAULT_VARIANT,) else variant,
                             interpreter=interpreter,
+                            profile=profile,
                         )
                     )
     return cells

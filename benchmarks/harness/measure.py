@@ -70,7 +70,7 @@ def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[
         workload=cell.workload,
         params=cell.params,
         **({"variant": cell.variant} if cell.variant else {}),
-        default_variant=cell.variant in (None, model.variants_of(cell.workload)[0]),
+        default_variant=cell.variant in (None, model.variants_of(BY_NAME[cell.workload].variant_workload)[0]),
         versions=versions(cell.model, measured),
         **interpreter_info(cell, measured),
         rounds=len(measured),

@@ -38,10 +38,17 @@ class Workload(ABC, Generic[P]):
     pinned = False
     """True where the side under test and a peer process run on separate cores (echo-style workloads):
     the side under test gets every core but the peer's (``benchmarks.harness.process_stats.split_cores``)."""
+    variants_from: str | None = None
+    """Another workload whose model functions and variants this one reuses (``tcp_latency``: tcp_echo's)."""
 
     @property
     def name(self) -> str:
         return self.schema.name
+
+    @property
+    def variant_workload(self) -> str:
+        """The workload whose variants a model offers for this one (its own, unless ``variants_from``)."""
+        return self.variants_from or self.name
 
     @abstractmethod
     def grid(self, profile: str) -> list[P]:

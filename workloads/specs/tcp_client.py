@@ -26,7 +26,15 @@ from workloads.specs.base import Round, Workload, median_growth_per_unit
 from workloads.specs.bottleneck import bottleneck_of, round_utilisations
 from workloads.specs.echo_data import expected_crc
 from workloads.specs.schema import PEAK_RSS, RSS_PER_CONNECTION, Chart, Metric, Schema
-from workloads.specs.tcp_echo import GRID, messages_per_round
+from workloads.specs.tcp_echo import messages_per_round
+
+GRID = {
+    "quick": ((10,), (1024,)),
+    "default": ((10, 100), (1024,)),
+    "full": ((1, 10, 100, 1000), (1024, 16 * 1024, 100 * 1024)),
+}
+"""(connections, message sizes) per profile. The default profile asks the client question at 1 KiB and
+10 or 100 connections (the fan-out users ask about); one connection and the larger sizes are in full."""
 
 
 class Params(TypedDict):

@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypedDict
 from workloads.runtime.errors import WrongResult
 from workloads.runtime.window import Window
 from workloads.specs.base import Round, Workload, median_growth_per_unit, median_seconds
-from workloads.specs.schema import PEAK_RSS, RSS_PER_TASK, Chart, Metric, Schema
+from workloads.specs.schema import PEAK_RSS, RSS_PER_TASK, Chart, Metric, Plan, Schema
 from workloads.specs.sleep_fanout import SIZES
 
 
@@ -105,6 +105,10 @@ class TimeoutCancel(Workload[Params]):
 
     def grid(self, profile: str) -> list[Params]:
         return [Params(n=n, deadline=deadline_for(n), seed=1) for n in SIZES[profile]]
+
+    def plan(self, profile: str) -> Plan:
+        """Four measured rounds in the default profile: a round at N=10000 lasts over a second."""
+        return Plan(rounds=4, warmup_rounds=1) if profile == "default" else super().plan(profile)
 
     def timeout_s(self, params: Params) -> float:
         return 30.0 + params["n"] * 0.002

@@ -1,0 +1,242 @@
+"""The open-loop method, checked against theory with test-only servers of known latency.
+
+- ``fixed_delay`` holds each 1 KiB message for D = 1 ms in a single queue; under the generator's
+  Poisson arrivals it is an M/D/1 queue. The mean wait is Pollaczek-Khinchine's rho*D / (2(1-rho));
+  the p99 comes from Lindley's recursion W' = max(0, W + D - A) over exponential gaps A (the exact
+  M/D/1 waiting-time process, simulated). What the machine adds (loopback, wake-ups, the server's
+  own per-message cost) is measured once at a very low load and added to both predictions.
+  Tolerance: within 0.6-1.6x of the queueing part of the mean, 0.7-1.6x of the p99 (a shared
+  2-core VM is noisy; a closed loop or non-Poisson arrivals are far outside either).
+- ``stalls`` stops serving for 100 ms once a second: 10 % of the time. Open loop, a message due in
+  the first 10 ms of a stall waits at least 90 ms, so p99 >= 90 ms; a closed loop of 10 connections
+  has at most 10 messages waiting in each stall, so the stall shows in its max but not its p99.
+
+No wall time is asserted: only ratios to the theory for the same run's own baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.harness.echo_harness import echo_server, load_generator, open_loop_generator, pin_pair
+from benchmarks.harness.worker_client import WorkerClient, WorkloadFailed
+from tests.models.latency_model import SERVICE_S, STALL_EVERY_S, STALL_S
+from tests.session_runner import processes_tagged, run_benchmarks
+from workloads.specs import tcp_latency as spec
+
+EXTRA = {"COROBENCH_EXTRA_MODELS": "tests.models"}
+CONNECTIONS = 10
+
+
+@pytest.fixture
+def probe(request: pytest.FixtureRequest) -> Iterator[tuple[WorkerClient, WorkerClient, int]]:
+    """(server worker, open-loop generator, port) for the latency_probe variant named by the test's param."""
+    with (
+        WorkerClient("latency_probe", env=EXTRA) as worker,
+        echo_server(worker, request.param) as port,
+        open_loop_generator() as generator,
+    ):
+        pin_pair(worker, generator)
+        generator.call({"op": "connect", "port": port, "connections": CONNECTIONS, "message_size": 1024}, 30, "")
+        yield worker, generator, port
+
+
+def offer(generator: WorkerClient, rate: float, duration_s: float, warmup_s: float = 0.3) -> dict[str, Any]:
+    request = {"op": "measure", "rate": rate, "warmup_s": warmup_s, "duration_s": duration_s, "drain_s": 2.0}
+    return generator.call({**request, "seed": 7}, 60, f"{rate} msgs/s")
+
+
+def md1_mean_wait(rho: float) -> float:
+    return rho * SERVICE_S / (2 * (1 - rho))
+
+
+def md1_wait_percentile(rho: float, fraction: float, customers: int = 200_000) -> float:
+    """The ``fraction`` quantile of the M/D/1 waiting time, from Lindley's recursion (seeded)."""
+    rng = random.Random(13)
+    rate = rho / SERVICE_S
+    wait, waits = 0.0, []
+    for _ in range(customers):
+        waits.append(wait)
+        wait = max(0.0, wait + SERVICE_S - rng.expovariate(rate))
+    waits.sort()
+    return waits[int(fraction * customers)]
+
+
+def test_the_lindley_simulation_agrees_with_pollaczek_khinchine() -> None:
+    rng = random.Random(5)
+    rate, wait, total = 0.7 / SERVICE_S, 0.0, 0.0
+    for _ in range(200_000):
+        total += wait
+        wait = max(0.0, wait + SERVICE_S - rng.expovariate(rate))
+    assert total / 200_000 == pytest.approx(md1_mean_wait(0.7), rel=0.1)
+
+
+@pytest.mark.parametrize("probe", ["fixed_delay"], indirect=True)
+def test_a_fixed_service_time_queues_as_md1(probe: tuple[WorkerClient, WorkerClient, int]) -> None:
+    _, generator, _ = probe
+    low, busy = 0.05, 0.7
+    idle = offer(generator, low / SERVICE_S, 2.0)
+    loaded = offer(generator, busy / SERVICE_S, 3.0)
+    for measured in (idle, loaded):
+        assert measured["messages_not_echoed"] == 0
+        assert measured["achieved_msgs_per_s"] == pytest.approx(measured["offered_msgs_per_s"], rel=0.25)
+    # The machine's own part: loopback, wake-ups and the server's per-message cost, beyond D and queueing.
+    base = idle["latency_mean_s"] - SERVICE_S - md1_mean_wait(low)
+    queueing = loaded["latency_mean_s"] - SERVICE_S - base
+    assert 0.6 <= queueing / md1_mean_wait(busy) <= 1.6, (queueing, md1_mean_wait(busy), idle, loaded)
+    predicted_p99 = base + SERVICE_S + md1_wait_percentile(busy, 0.99)
+    assert 0.7 <= loaded["latency_p99_s"] / predicted_p99 <= 1.6, (predicted_p99, loaded)
+
+
+@pytest.mark.parametrize("probe", ["stalls"], indirect=True)
+def test_open_loop_shows_a_stall_that_a_closed_loop_hides(probe: tuple[WorkerClient, WorkerClient, int]) -> None:
+    worker, generator, port = probe
+    share = STALL_S / STALL_EVERY_S
+    open_loop = offer(generator, 1000, 3 * STALL_EVERY_S, warmup_s=0.0)
+    # p99 falls among the messages due in the first (1 % / share) of a stall: they wait the rest of it.
+    stall_p99 = STALL_S * (1 - 0.01 / share)
+    assert open_loop["latency_p99_s"] >= 0.5 * stall_p99, open_loop
+    generator.call({"op": "close"}, 30, "close")
+    with load_generator() as closed:
+        pin_pair(worker, closed)
+        closed.call({"op": "connect", "port": port, "connections": CONNECTIONS, "message_size": 1024}, 30, "")
+        rounds, started = [], time.monotonic()
+        while time.monotonic() - started < 1.5 * STALL_EVERY_S:  # long enough to contain a stall
+            rounds.append(closed.call({"op": "round", "messages": 10_000}, 60, "closed loop")["metrics"])
+    assert max(r["latency_max_s"] for r in rounds) >= 0.5 * STALL_S, rounds
+    assert max(r["latency_p99_s"] for r in rounds) <= open_loop["latency_p99_s"] / 5, (rounds, open_loop)
+
+
+@pytest.mark.parametrize("probe", ["fixed_delay"], indirect=True)
+def test_latency_at_overload_grows_with_the_run(probe: tuple[WorkerClient, WorkerClient, int]) -> None:
+    """Offered twice what the server can echo, the backlog (and so the latency) grows with the run: 3x as long
+    a run, about 3x the latency (the last message waits for half the run's messages)."""
+    _, generator, _ = probe
+    short = offer(generator, 2 / SERVICE_S, 0.2, warmup_s=0.0)
+    long = offer(generator, 2 / SERVICE_S, 0.6, warmup_s=0.0)
+    for key in ("latency_p50_s", "latency_max_s"):
+        assert 2.0 <= long[key] / short[key] <= 4.5, (key, short, long)
+
+
+def test_the_open_loop_generator_detects_a_corrupted_echo() -> None:
+    with (
+        WorkerClient("faulty", env={**EXTRA, "COROBENCH_FAULT": "corrupt_echo"}) as worker,
+        echo_server(worker, None) as port,
+        open_loop_generator() as generator,
+    ):
+        generator.call({"op": "connect", "port": port, "connections": 2, "message_size": 1024}, 30, "")
+        with pytest.raises(WorkloadFailed, match="echoed byte"):
+            offer(generator, 1000, 0.1, warmup_s=0.0)
+
+
+# -- the capacity search, on synthetic servers ----------------------------------------------------
+
+
+def knee(capacity: float, lag_above: float = float("inf")) -> Any:
+    """A synthetic server whose p99 jumps past every target above ``capacity``; lagging above ``lag_above``."""
+
+    def measure(rate: float) -> spec.Point:
+        return spec.Point(rate, 0.5e-3 if rate <= capacity else 50e-3, rate > lag_above)
+
+    return measure
+
+
+def search(server: Any, saturated: float, target: float, steps: int = 20) -> list[spec.Point]:
+    points = [server(r) for r in (1000.0, 10_000.0, 0.5 * saturated, 0.9 * saturated)]
+    for _ in range(steps):
+        rate = spec.next_rate(points, target, saturated)
+        if rate is None:
+            break
+        points.append(server(rate))
+    return points
+
+
+@pytest.mark.parametrize("true_capacity", [150.0, 3000.0, 17_000.0, 26_000.0, 41_000.0])
+def test_the_capacity_search_brackets_the_true_capacity_within_its_precision(true_capacity: float) -> None:
+    points = search(knee(true_capacity), saturated=30_000.0, target=1e-3)
+    found = spec.capacity(points, 1e-3, 30_000.0)
+    lo, hi = found["bracket_msgs_per_s"]
+    assert lo <= true_capacity < hi
+    assert hi / lo <= spec.PRECISION
+    assert found["msgs_per_s"] == lo and not found["generator_limited"]
+
+
+def test_a_capacity_beyond_the_search_ceiling_is_reported_as_at_least() -> None:
+    found = spec.capacity(search(knee(1e9), 30_000.0, 1e-3), 1e-3, 30_000.0)
+    assert found["at_least"] and found["msgs_per_s"] == 30_000.0 * spec.CEILING_OF_SATURATION
+
+
+def test_a_generator_that_falls_behind_caps_the_capacity_and_flags_it() -> None:
+    """Misses while the generator lagged are inconclusive: the capacity is then only a lower bound."""
+    points = search(knee(40_000.0, lag_above=20_000.0), 30_000.0, 1e-3)
+    found = spec.capacity(points, 1e-3, 30_000.0)
+    lo, hi = found["bracket_msgs_per_s"]
+    assert found["generator_limited"]
+    assert lo <= 40_000.0 < hi
+    assert all(p.generator_limited for p in points if p.rate >= hi)
+    assert (
+        spec.WORKLOAD.summarize_sweep(
+            [
+                {
+                    "kind": "absolute",
+                    "offered_msgs_per_s": p.rate,
+                    "latency_p50_s": p.p99_s,
+                    "latency_p99_s": p.p99_s,
+                    "generator_lag_p99_s": 1.0 if p.generator_limited else 0.0,
+                    "generator_lag_max_s": 1.0 if p.generator_limited else 0.0,
+                    "messages_not_echoed": 0,
+                }
+                for p in points
+            ],
+            30_000.0,
+        )["bottleneck"]
+        == "peer"
+    )
+
+
+def test_one_late_measurement_is_retried_not_taken_as_a_miss() -> None:
+    points = [spec.Point(1000.0, 0.4e-3, False), spec.Point(10_000.0, 5e-3, True), spec.Point(20_000.0, 5e-3, False)]
+    assert spec.next_rate(points, 1e-3, 30_000.0) == 10_000.0
+    lo, hi, doubtful, _ = spec.bracket(points, 1e-3)
+    assert (lo, hi, doubtful) == (1000.0, 20_000.0, [10_000.0])
+
+
+def test_a_single_miss_below_a_higher_pass_is_measured_again_and_decided_by_the_second_look() -> None:
+    points = [spec.Point(1000.0, 3e-3, False), spec.Point(50_000.0, 0.5e-3, False), spec.Point(60_000.0, 5e-3, False)]
+    assert spec.next_rate(points, 1e-3, 30_000.0) == 1000.0
+    noise = [*points, spec.Point(1000.0, 0.3e-3, False)]
+    assert spec.bracket(noise, 1e-3)[:2] == (50_000.0, 60_000.0)
+    real = [*points, spec.Point(1000.0, 3e-3, False)]
+    assert spec.bracket(real, 1e-3)[:2] == (0.0, 1000.0)
+
+
+def test_a_tcp_latency_session_saves_every_rate_and_both_capacities(tmp_path: Path) -> None:
+    out = tmp_path / "latency.json"
+    session = run_benchmarks(
+        "--profile=quick", "--workloads=tcp_latency", "--models=asyncio", f"--benchmark-json={out}", "--no-report"
+    )
+    assert session.returncode == 0, session.output
+    assert processes_tagged(session.tag) == []
+    saved = json.loads(out.read_text())
+    assert "tcp_latency" in saved["corobench"]["workloads"]
+    benches = saved["benchmarks"]
+    assert sorted(b["extra_info"]["variant"] for b in benches) == ["protocol", "streams"]
+    for bench in benches:
+        info = bench["extra_info"]
+        assert bench["stats"]["rounds"] == len(spec.ABSOLUTE_RATES["quick"])
+        common = [m for m in info["rates"] if m["kind"] == "absolute" and not m.get("superseded")]
+        assert sorted(m["offered_msgs_per_s"] for m in common) == sorted(spec.ABSOLUTE_RATES["quick"])
+        # a round's timed value is the p99 at that common rate
+        assert bench["stats"]["max"] == pytest.approx(max(m["latency_p99_s"] for m in common), rel=1e-6)
+        assert {m["kind"] for m in info["rates"]} >= {"absolute", "fraction"}
+        for name in spec.TARGETS_S:
+            assert info[f"capacity_p99_{name}_msgs_per_s"] >= 0
+        assert info["bottleneck"] in ("under_test", "peer")
+        assert info["saturated_throughput_msgs_per_s"] > 0
