@@ -15,9 +15,10 @@ So every worker and peer calls ``prepare()`` first thing in its ``main()``: it a
 one ``WARM_UP_BYTES`` block through libc's ``malloc``/``free``, which raises the threshold, unless
 ``COROBENCH_ALLOCATOR_STATE=cold`` asks for the fresh-process state (the ``*_cold_allocator``
 variants, which show the cold cost as a finding of its own; ``hold_cold`` pins it with
-``mallopt``). ``state()`` then observes, rather than assumes, which regime a 256 KiB request is
-in: it asks for one and reads glibc's count of mmapped blocks (``mallinfo2().hblks``); it shrinks
-the block before freeing it, so the probe itself never raises the threshold.
+``mallopt``: the mmap threshold and the trim threshold fixed at 128 KiB). ``state()`` then
+observes, rather than assumes, which regime a 256 KiB request is in: it asks for one and reads
+glibc's count of mmapped blocks (``mallinfo2().hblks``); it shrinks the block before freeing it, so
+the probe itself never raises the threshold.
 """
 
 from __future__ import annotations
@@ -107,8 +108,9 @@ def state() -> str:
     return "cold" if mmapped else "warm"
 
 
+M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
-"""``mallopt`` parameter number (glibc's malloc.h)."""
+"""``mallopt`` parameter numbers (glibc's malloc.h)."""
 DEFAULT_MMAP_THRESHOLD = 128 * 1024
 
 
@@ -123,6 +125,9 @@ def hold_cold() -> None:
     libc = _glibc()
     if libc is not None:
         libc.mallopt(M_MMAP_THRESHOLD, DEFAULT_MMAP_THRESHOLD)
+        # A 256 KiB request that fits in the heap's free top is served from it, mmap threshold or not:
+        # trimming the top back at the same size keeps such requests on the mmap path, as in a fresh process.
+        libc.mallopt(M_TRIM_THRESHOLD, DEFAULT_MMAP_THRESHOLD)
 
 
 def prepare() -> str:
