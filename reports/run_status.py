@@ -19,13 +19,28 @@ PARTIAL_WARNING = (
 )
 
 
-def status_blocks(session: dict[str, Any]) -> list[Alert | Heading | Paragraph | Bullets]:
+def warning_blocks(session: dict[str, Any]) -> list[Alert | Paragraph]:
+    """What the top of the report says about the run's completeness: one alert, or one line."""
     if not session:
         return []
-    blocks: list[Alert | Heading | Paragraph | Bullets] = []
+    blocks: list[Alert | Paragraph] = []
     if session.get("partial"):
         by = session.get("interrupted_by")
         blocks.append(Alert(PARTIAL_WARNING.format(by=f" by {by}" if by else "")))
+    failed = session.get("failed_cells") or []
+    skipped = session.get("skipped_cells") or []
+    if failed:
+        blocks.append(Alert(f"{len(failed)} cell(s) failed and have no result: see Run status at the end."))
+    if skipped:
+        blocks.append(Paragraph(f"{len(skipped)} cell(s) were skipped, each with its reason under Run status."))
+    return blocks
+
+
+def status_blocks(session: dict[str, Any]) -> list[Alert | Heading | Paragraph | Bullets]:
+    """The full lists of failed and skipped cells, with their causes (the report's last section)."""
+    if not session:
+        return []
+    blocks: list[Alert | Heading | Paragraph | Bullets] = []
     failed = session.get("failed_cells") or []
     skipped = session.get("skipped_cells") or []
     if not failed and not skipped:

@@ -26,7 +26,7 @@ from reports.metrics import table_columns
 from reports.metrics import unit as metric_unit
 from reports.ranking import PEER, REFERENCE, STALLED, Judged, Verdict, verdicts
 from reports.reproduce import reproduce_blocks
-from reports.run_status import status_blocks
+from reports.run_status import status_blocks, warning_blocks
 from reports.schema import WorkloadSchema
 
 BIG_MESSAGE_BYTES = 100 * 1024
@@ -37,7 +37,7 @@ def run_document(run: Run, charts: list[Chart], json_names: list[str] | None = N
     doc = Document(f"corobench report — run {run.short_id}")
     for warning in run.warnings:
         doc.add(Alert(warning))
-    doc.add(*status_blocks(run.session))
+    doc.add(*warning_blocks(run.session))
     doc.add(*matrix_blocks(run))
     doc.add(Heading(1, "How to read this"), Bullets(tuple(notes(run))))
     doc.add(*reproduce_blocks(run, json_names or []))
@@ -61,6 +61,7 @@ def run_document(run: Run, charts: list[Chart], json_names: list[str] | None = N
     if memory:
         doc.add(Heading(1, "Memory"), *memory)
     doc.add(Heading(1, "Environment"), environment_table(run), versions_table(run))
+    doc.add(*status_blocks(run.session))
     return doc
 
 

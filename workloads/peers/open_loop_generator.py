@@ -24,8 +24,12 @@ histograms (``hdrh``, 3 significant figures; values with their counts), so the h
 histogram work. The loop is lean: one ``epoll``, per-connection state in slots, and the schedule kept
 by a ``timerfd`` (nanosecond resolution, where epoll's own timeout rounds up to whole milliseconds)
 armed ``SPIN_S`` before the next due time; the rest is spent polling without blocking, because a
-sleeping vCPU here took 30-40 us to wake (median). Blocking until then, rather than spinning all the
-time, keeps the generator a sleeper the kernel wakes promptly when other processes share its core.
+sleeping vCPU here took 30-40 us to wake (median). With ``BUSY_POLL`` (the default) it never blocks
+while messages are scheduled: at low rates the vCPU otherwise went idle between sends, and the
+hypervisor took milliseconds to run it again at the tail (lag p99 1-20 ms at 1 000-3 000 msgs/s in a
+default run on a quiet machine), so the generator measured its own wake-ups. It has a core of its
+own (the harness pins it), so spinning takes nothing from the server; ``COROBENCH_OPEN_LOOP_SLEEP=1``
+restores the sleeping form.
 The clock is ``time.monotonic`` (``CLOCK_MONOTONIC``, the timerfd's clock).
 """
 
@@ -53,6 +57,7 @@ PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9, "p9999": 99.
 HISTOGRAM_MAX_US = 3_600_000_000
 """Largest value the histograms track: one hour, in microseconds."""
 SPIN_S = 100e-6
+BUSY_POLL = os.environ.get("COROBENCH_OPEN_LOOP_SLEEP") != "1"
 """The timer fires this long before a due time; the generator then polls without blocking until it."""
 TIMER_ABSTIME = 1
 
@@ -238,7 +243,7 @@ class OpenLoopGenerator:
                 if in_flight == 0 or now >= deadline:
                     break
                 timeout = deadline - now
-            elif due - now < SPIN_S:
+            elif BUSY_POLL or due - now < SPIN_S:
                 timeout = 0.0
             else:
                 if armed != due:
