@@ -52,6 +52,9 @@ def row_keys(run: Run) -> tuple[list[tuple[str, str | None]], list[tuple[str, st
     return production, [k for k in keys if seen[k].reference_scheduler]
 
 
+RANKED_KINDS = frozenset({BETTER, WORSE, TIE})
+
+
 def matrix_blocks(run: Run) -> list[Heading | Paragraph | Table | Bullets]:
     cols = columns(run)
     if not cols:
@@ -60,6 +63,7 @@ def matrix_blocks(run: Run) -> list[Heading | Paragraph | Table | Bullets]:
     headers = ("model", *(schema.scenario for schema, _ in cols))
     rows: list[tuple[str, ...]] = []
     classes: list[tuple[str, ...]] = []
+    left_out: list[str] = []
     for group_rows, suffix in ((production, ""), (reference, " — reference scheduler")):
         for model, variant in group_rows:
             name = (f"{model} ({variant})" if variant else model) + suffix
@@ -68,6 +72,9 @@ def matrix_blocks(run: Run) -> list[Heading | Paragraph | Table | Bullets]:
                 text, kind = cell_text(_cell_for(verdict, model, variant), verdict, schema)
                 texts.append(text)
                 kinds.append(kind)
+            if variant and not RANKED_KINDS & set(kinds):
+                left_out.append(name)  # a variant with nothing ranked here: its groups show it
+                continue
             rows.append(tuple(texts))
             classes.append(tuple(kinds))
     legend = "; ".join(
@@ -82,10 +89,21 @@ def matrix_blocks(run: Run) -> list[Heading | Paragraph | Table | Bullets]:
         "separated from the runner-up; ☆ tied for fastest. Reference schedulers are the suite's own lower "
         "bounds that nobody deploys: they never win. Columns: " + legend + "."
     )
-    return [
+    blocks: list[Heading | Paragraph | Table | Bullets] = [
         Heading(1, "What should I pick?"),
-        Paragraph(intro),
         Table(headers, tuple(rows), frozenset(), tuple(classes)),
+        Paragraph(intro),
+    ]
+    if left_out:
+        blocks.append(
+            Paragraph(
+                "Variants with no ranked result at these parameters are shown in their groups below, not here: "
+                + ", ".join(left_out)
+                + "."
+            )
+        )
+    return [
+        *blocks,
         Heading(2, "Verdict per scenario"),
         Bullets(tuple(scenario_verdict(schema, v) for schema, v in cols)),
         Heading(2, "Caveats"),
