@@ -177,10 +177,31 @@ def _unmeasured(groups: list[Verdict], total: int) -> list[str]:
             f"{len(peer)} of {total} results were peer-bound (the load generator or the reference server set the "
             f"pace, not the model) at {'; '.join(where)}: they are left out of the rankings above."
         )
-    for verdict, cell in ((v, c) for v in groups for c in v.cells if c.role == STALLED):
-        p99 = fmt.metric("latency_p99_s", cell.result.metric("latency_p99_s"))
-        lines.append(
-            f"Finding: {cell.label} stalled at {param_text(verdict.params)} — neither it nor its peer was saturated "
-            f"(p99 {p99}, median round {fmt.seconds(cell.result.stats.median)}); not ranked."
-        )
+    for verdict in groups:
+        stalled = [c for c in verdict.cells if c.role == STALLED]
+        if not stalled:
+            continue
+        if len(stalled) >= ALL_LATENCY_BOUND_FROM and len(stalled) * 2 >= len(verdict.cells):
+            # Most of a group unsaturated on both sides: the work itself is latency-bound (one message in
+            # flight at C=1), not a set of stalled servers; say it once, with each model's p99.
+            p99s = ", ".join(f"{c.label} {_p99(c)}" for c in sorted(stalled, key=lambda c: c.result.stats.median))
+            lines.append(
+                f"At {param_text(verdict.params)}, {len(stalled)} of {len(verdict.cells)} cells saturated neither "
+                f"side: the work is latency-bound (round trips one after another), so compare their p99 instead "
+                f"of their speed: {p99s}."
+            )
+            continue
+        for cell in stalled:
+            lines.append(
+                f"Finding: {cell.label} stalled at {param_text(verdict.params)} — neither it nor its peer was "
+                f"saturated (p99 {_p99(cell)}, median round {fmt.seconds(cell.result.stats.median)}); not ranked."
+            )
     return lines
+
+
+ALL_LATENCY_BOUND_FROM = 3
+"""This many unsaturated cells in one group (and at least half of it) read as a latency-bound group."""
+
+
+def _p99(cell: Judged) -> str:
+    return fmt.metric("latency_p99_s", cell.result.metric("latency_p99_s"))
