@@ -252,10 +252,13 @@ def test_a_tcp_latency_session_saves_every_rate_and_both_capacities(tmp_path: Pa
     for bench in benches:
         info = bench["extra_info"]
         assert bench["stats"]["rounds"] == len(spec.ABSOLUTE_RATES["quick"])
-        common = [m for m in info["rates"] if m["kind"] == "absolute" and not m.get("superseded")]
-        assert sorted(m["offered_msgs_per_s"] for m in common) == sorted(spec.ABSOLUTE_RATES["quick"])
-        # a round's timed value is the p99 at that common rate
-        assert bench["stats"]["max"] == pytest.approx(max(m["latency_p99_s"] for m in common), rel=1e-6)
+        # A common rate may be measured again (the generator fell behind, or the capacity search lands on
+        # it), so each rate shows up at least once among the absolute measurements.
+        common = [m for m in info["rates"] if m["kind"] == "absolute"]
+        assert {m["offered_msgs_per_s"] for m in common} == set(spec.ABSOLUTE_RATES["quick"])
+        # a round's timed value is the p99 at one of those common-rate measurements
+        p99s = [m["latency_p99_s"] for m in common]
+        assert any(bench["stats"]["max"] == pytest.approx(p99, rel=1e-6) for p99 in p99s), (bench["stats"], p99s)
         assert {m["kind"] for m in info["rates"]} >= {"absolute", "fraction"}
         for name in spec.TARGETS_S:
             assert info[f"capacity_p99_{name}_msgs_per_s"] >= 0

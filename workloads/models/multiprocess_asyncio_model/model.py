@@ -79,6 +79,7 @@ from concurrent.futures import wait as wait_futures
 from typing import Any, TypeVar
 
 from workloads.models.multiprocess_asyncio_model import children
+from workloads.models.shared.asyncio_slices import split
 from workloads.runtime.cores import given_cores
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
@@ -142,18 +143,6 @@ def prepare() -> None:
     _get_pool()
 
 
-def _slices(total: int, parts: int) -> list[tuple[int, int]]:
-    """Split range(total) into at most `parts` contiguous, non-empty, near-equal slices."""
-    parts = max(1, min(parts, total))
-    base, extra = divmod(total, parts)
-    bounds, start = [], 0
-    for part in range(parts):
-        stop = start + base + (1 if part < extra else 0)
-        bounds.append((start, stop))
-        start = stop
-    return bounds
-
-
 def _collect(futures: list[Future[list[_T]]]) -> list[_T]:
     collected: list[_T] = []
     for future in futures:
@@ -166,7 +155,7 @@ def _collect(futures: list[Future[list[_T]]]) -> list[_T]:
 
 def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
     pool, size = _get_pool()
-    bounds = _slices(n, size)
+    bounds = split(n, size)
     with window:
         futures = [pool.submit(children.sleep_slice, start, stop, delay) for start, stop in bounds]
         results = _collect(futures)
@@ -178,7 +167,7 @@ def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tup
 
 def timeout_cancel(variant: str, delays: list[float], deadline: float, completed: list[int], window: Window) -> None:
     pool, size = _get_pool()
-    parts = [(start, delays[start:stop]) for start, stop in _slices(len(delays), size)]
+    parts = [(start, delays[start:stop]) for start, stop in split(len(delays), size)]
     with window:
         futures = [pool.submit(children.timeout_cancel_slice, start, part, deadline) for start, part in parts]
         completed.extend(_collect(futures))
@@ -189,7 +178,7 @@ def timeout_cancel(variant: str, delays: list[float], deadline: float, completed
 
 def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> list[int]:
     pool, size = _get_pool()
-    bounds = _slices(n, size)
+    bounds = split(n, size)
     with window:
         futures = [pool.submit(children.cpu_mixed_slice, start, stop, delay, work) for start, stop in bounds]
         results = _collect(futures)
@@ -287,7 +276,7 @@ def tcp_client(
     variant: str, port: int, connections: int, message_size: int, round_trips: int, window: Window
 ) -> list[int]:
     pool, size = _get_pool()
-    bounds = _slices(connections, size)
+    bounds = split(connections, size)
     with window:
         futures = [
             pool.submit(children.client_slice, port, start, stop, message_size, round_trips) for start, stop in bounds
