@@ -40,6 +40,7 @@ if __name__ == "__main__":
 
         eventlet.monkey_patch()
 
+import functools
 import gc
 import importlib
 import importlib.metadata
@@ -94,7 +95,7 @@ def run_round(model_name: str, model: ModelInterface, request: dict[str, Any]) -
     gil_before = gil_enabled()
     outcome = workload.run_round(model, variant, request.get("params", {}))
     outcome["metrics"].update(interpreter_metrics(), gil_enabled=gil_before or gil_enabled())
-    outcome["metrics"]["library_versions"] = library_versions(model_name)
+    outcome["metrics"]["library_versions"] = dict(library_versions(model_name))  # read once per worker
     outcome["metrics"]["allocator_state"] = allocator_state
     outcome["metrics"]["baseline_rss_bytes"] = _idle_rss_bytes
     outcome["metrics"]["peak_rss_bytes"] = memory.peak_rss_bytes()
@@ -127,6 +128,7 @@ def gil_enabled() -> bool:
     return bool(is_gil_enabled()) if is_gil_enabled is not None else True
 
 
+@functools.cache
 def interpreter_metrics() -> dict[str, Any]:
     """The interpreter this worker runs: version, implementation and build."""
     return {
@@ -136,6 +138,7 @@ def interpreter_metrics() -> dict[str, Any]:
     }
 
 
+@functools.cache
 def library_versions(model_name: str) -> dict[str, str]:
     """Versions of the model's distributions as installed for this interpreter (missing ones left out)."""
     found = {}
