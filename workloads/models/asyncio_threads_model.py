@@ -123,18 +123,11 @@ def _submit(coroutines: list[Coroutine[Any, Any, T]]) -> list[Future[T]]:
     return [asyncio.run_coroutine_threadsafe(c, loops[i % len(loops)]) for i, c in enumerate(coroutines)]
 
 
-def _concatenate(futures: list[Future[list[T]]]) -> list[T]:
-    results: list[T] = []
-    for future in futures:
-        results.extend(future.result())
-    return results
-
-
 def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
     bounds = asyncio_slices.split(n, len(_start_loops()))
     with window:
         futures = _submit([asyncio_slices.sleep_fanout_slice(start, stop, delay) for start, stop in bounds])
-        results = _concatenate(futures)
+        results = asyncio_slices.concatenate(futures)
     return results
 
 
@@ -155,7 +148,7 @@ def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> 
     bounds = asyncio_slices.split(n, len(_start_loops()))
     with window:
         futures = _submit([asyncio_slices.cpu_mixed_slice(start, stop, delay, work) for start, stop in bounds])
-        results = _concatenate(futures)
+        results = asyncio_slices.concatenate(futures)
     return results
 
 

@@ -38,15 +38,14 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import Executor, Future
-from typing import Any, TypeVar
+from concurrent.futures import Executor
+from typing import Any
 
 from workloads.models.shared import asyncio_slices
 from workloads.runtime.errors import ModelUnavailable
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 
-T = TypeVar("T")
 LEFTOVERS_UNOBSERVABLE = (
     "each slice runs asyncio.run inside a subinterpreter, which cancels what is left and closes its loop "
     "before it returns; nothing of a round outlives it where the worker could look"
@@ -121,19 +120,12 @@ def setup_metrics() -> dict[str, float]:
     return {} if pool_startup_s is None else {"pool_startup_s": pool_startup_s}
 
 
-def _concatenate(futures: list[Future[list[T]]]) -> list[T]:
-    results: list[T] = []
-    for future in futures:
-        results.extend(future.result())
-    return results
-
-
 def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
     pool, size = _get_pool()
     bounds = asyncio_slices.split(n, size)
     with window:
         futures = [pool.submit(asyncio_slices.run_sleep_fanout_slice, start, stop, delay) for start, stop in bounds]
-        results = _concatenate(futures)
+        results = asyncio_slices.concatenate(futures)
     return results
 
 
@@ -142,7 +134,7 @@ def timeout_cancel(variant: str, delays: list[float], deadline: float, completed
     parts = [(start, delays[start:stop]) for start, stop in asyncio_slices.split(len(delays), size)]
     with window:
         futures = [pool.submit(asyncio_slices.run_timeout_cancel_slice, start, part, deadline) for start, part in parts]
-        completed.extend(_concatenate(futures))
+        completed.extend(asyncio_slices.concatenate(futures))
 
 
 def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> list[int]:
@@ -150,7 +142,7 @@ def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> 
     bounds = asyncio_slices.split(n, size)
     with window:
         futures = [pool.submit(asyncio_slices.run_cpu_mixed_slice, start, stop, delay, work) for start, stop in bounds]
-        results = _concatenate(futures)
+        results = asyncio_slices.concatenate(futures)
     return results
 
 

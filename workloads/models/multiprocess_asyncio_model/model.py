@@ -76,10 +76,10 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
-from typing import Any, TypeVar
+from typing import Any
 
 from workloads.models.multiprocess_asyncio_model import children
-from workloads.models.shared.asyncio_slices import split
+from workloads.models.shared.asyncio_slices import concatenate, split
 from workloads.runtime.cores import given_cores
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
@@ -87,7 +87,6 @@ from workloads.specs.echo_data import ECHO_HOST
 from workloads.specs.ping_pong import exchanges
 
 ECHO_VARIANTS: tuple[str, ...] = ("default",)
-_T = TypeVar("_T")
 
 WARM_UP_TIMEOUT_S = 60.0
 SERVER_START_TIMEOUT_S = 30.0
@@ -143,13 +142,6 @@ def prepare() -> None:
     _get_pool()
 
 
-def _collect(futures: list[Future[list[_T]]]) -> list[_T]:
-    collected: list[_T] = []
-    for future in futures:
-        collected.extend(future.result())
-    return collected
-
-
 # -- sleep fan-out ----------------------------------------------------------------
 
 
@@ -158,7 +150,7 @@ def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tup
     bounds = split(n, size)
     with window:
         futures = [pool.submit(children.sleep_slice, start, stop, delay) for start, stop in bounds]
-        results = _collect(futures)
+        results = concatenate(futures)
     return results
 
 
@@ -170,7 +162,7 @@ def timeout_cancel(variant: str, delays: list[float], deadline: float, completed
     parts = [(start, delays[start:stop]) for start, stop in split(len(delays), size)]
     with window:
         futures = [pool.submit(children.timeout_cancel_slice, start, part, deadline) for start, part in parts]
-        completed.extend(_collect(futures))
+        completed.extend(concatenate(futures))
 
 
 # -- cpu_mixed ------------------------------------------------------------------
@@ -181,7 +173,7 @@ def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> 
     bounds = split(n, size)
     with window:
         futures = [pool.submit(children.cpu_mixed_slice, start, stop, delay, work) for start, stop in bounds]
-        results = _collect(futures)
+        results = concatenate(futures)
     return results
 
 
@@ -281,7 +273,7 @@ def tcp_client(
         futures = [
             pool.submit(children.client_slice, port, start, stop, message_size, round_trips) for start, stop in bounds
         ]
-        crcs = _collect(futures)
+        crcs = concatenate(futures)
     return crcs
 
 

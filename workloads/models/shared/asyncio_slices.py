@@ -15,8 +15,13 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections.abc import Iterable
+from concurrent.futures import Future
+from typing import TypeVar
 
 from workloads.specs.cpu_work import burn
+
+T = TypeVar("T")
 
 # -- coroutines (run on a loop the caller owns) -------------------------------------
 
@@ -80,6 +85,14 @@ def warm_up(hold_s: float) -> int:
     """Hold the calling pool thread briefly (so a pool's first calls each start a thread); its native id."""
     time.sleep(hold_s)
     return threading.get_native_id()
+
+
+def concatenate(futures: Iterable[Future[list[T]]]) -> list[T]:
+    """The slices' results, in slice order, as one list (raises the first slice's exception, if any)."""
+    results: list[T] = []
+    for future in futures:
+        results.extend(future.result())
+    return results
 
 
 def split(total: int, parts: int) -> list[tuple[int, int]]:
