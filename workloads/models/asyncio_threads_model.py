@@ -7,7 +7,7 @@ free-threaded build was available; the code uses only APIs documented as thread-
 
 APIs and why:
 
-- ``len(os.sched_getaffinity(0))`` loops (the cores this worker may use), each started once in
+- ``given_cores()`` loops (the cores the harness gives this worker, as the hybrid sizes its pool), each started once in
   ``prepare()`` outside every window: a thread that creates its loop with
   ``asyncio.new_event_loop()`` and runs ``loop.run_forever()``; the start-up of all of them is
   recorded as ``pool_startup_s``. Long-lived loops, as a server keeps them, not one loop per round.
@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import os
 import threading
 import time
 from collections.abc import Coroutine
@@ -42,6 +41,7 @@ from typing import Any, TypeVar
 
 from workloads.models.shared import asyncio_slices
 from workloads.models.shared.asyncio_code import loop_leftovers
+from workloads.runtime.cores import given_cores
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.ping_pong import exchanges
@@ -73,7 +73,7 @@ def _start_loops() -> list[asyncio.AbstractEventLoop]:
     global pool_startup_s
     if not _loops:
         started = time.perf_counter()
-        for index in range(len(os.sched_getaffinity(0))):
+        for index in range(given_cores()):
             ready = threading.Event()
             # Daemon: the interpreter joins non-daemon threads before it runs atexit, so these would keep it alive.
             thread = threading.Thread(target=_run_loop, args=(ready, _loops), name=f"asyncio-loop-{index}", daemon=True)

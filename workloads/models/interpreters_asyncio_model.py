@@ -7,7 +7,7 @@ and backported to 3.12/3.13 by the ``interpreters-pep-734`` distribution (import
 
 APIs and why:
 
-- ``InterpreterPoolExecutor(max_workers=len(os.sched_getaffinity(0)))``: the executor an expert
+- ``InterpreterPoolExecutor(max_workers=given_cores())``: the executor an expert
   reaches for, the counterpart of the hybrid's ``ProcessPoolExecutor``: each pool thread owns one
   subinterpreter (isolated config: own GIL, own module state), so CPU work in different slices runs
   in parallel on a GIL build. Calls are pickled into the interpreter and results pickled back.
@@ -33,7 +33,6 @@ APIs and why:
 from __future__ import annotations
 
 import importlib.util
-import os
 import signal
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from workloads.models.shared import asyncio_slices
+from workloads.runtime.cores import given_cores
 from workloads.runtime.errors import ModelUnavailable
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
@@ -96,7 +96,7 @@ def _get_pool() -> tuple[Executor, int]:
     global _pool, _pool_size, pool_startup_s
     if _pool is None:
         started = time.perf_counter()
-        size = len(os.sched_getaffinity(0))
+        size = given_cores()
         pool: Executor = EXECUTOR_CLASS(max_workers=size)
         try:
             warmed = [pool.submit(asyncio_slices.warm_up, WARM_UP_HOLD_S) for _ in range(size)]
