@@ -45,7 +45,7 @@ def test_tcp_echo(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerCli
                 return Round(
                     reply["quanta"],
                     {
-                        **reply["metrics"],  # latencies, generator_cpu_s, generator_impl
+                        **reply["metrics"],  # latencies, generator_cpu_s (working), generator_wait_s, generator_impl
                         "server_cpu_s": server_cpu,
                         "server_cores": server_cores,
                         "generator_cores": placement.peer_cores,
@@ -64,6 +64,7 @@ def test_tcp_echo(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerCli
         pinned_to_separate_cores=placement.pinned,
         server_cores_given=placement.under_test_cores,
         generator_impl=rounds[-1].metrics["generator_impl"],
+        generator_wait=rounds[-1].metrics["generator_wait"],
         peer_allocator_state=generator.hello.get("allocator_state"),
         peak_rss_bytes=peak_rss,
         rss_per_connection_bytes=(rss_after - rss_before) / connections,

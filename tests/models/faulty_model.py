@@ -8,7 +8,8 @@ Faults: ``crash`` (exit status 3), ``kill`` (SIGKILL itself), ``hang`` (never
 answers), ``wrong`` (a wrong result), ``raise`` (an exception), ``oom`` (runs
 out of memory under an address-space limit), ``noisy`` (prints to stdout and
 stderr, then behaves), ``corrupt_echo`` (the echo server flips one byte),
-``reset_echo`` (the echo server resets every connection), ``never_listen``
+``reset_echo`` (the echo server resets every connection), ``slow_echo`` (the
+echo server answers each message after ``SLOW_ECHO_S``), ``never_listen``
 (the echo server never reports a port).
 """
 
@@ -31,6 +32,7 @@ from workloads.specs.echo_data import ECHO_HOST
 FAULT = os.environ.get("COROBENCH_FAULT", "")
 HANG_S = 3600.0
 OOM_LIMIT_BYTES = 1 << 30
+SLOW_ECHO_S = 0.02
 
 
 def _misbehave() -> None:
@@ -71,6 +73,8 @@ def _echo(conn: socket.socket) -> None:
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             return
         while data := conn.recv(65536):
+            if FAULT == "slow_echo":
+                time.sleep(SLOW_ECHO_S)
             if FAULT == "corrupt_echo" and len(data) > 1:
                 data = data[:1] + bytes([data[1] ^ 0xFF]) + data[2:]
             conn.sendall(data)

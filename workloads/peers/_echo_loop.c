@@ -12,9 +12,15 @@
  * message is unsent. The epoll object and its registrations (data.fd = the socket) belong to the
  * Python LoadGenerator; this loop only modifies the interest of sockets already registered.
  *
- * run(epoll_fd, fds, messages, total) -> (elapsed_s, latencies, bad)
+ * Waiting: with spin set (the default, workloads/peers/waiting.py says why) the loop polls with a
+ * zero timeout and never sleeps; the time spent in polls that found nothing is waiting, returned as
+ * waited_s so that the generator's working CPU can be told from it. With spin clear it blocks in
+ * epoll_wait and waited_s is 0.
+ *
+ * run(epoll_fd, fds, messages, total, spin) -> (elapsed_s, latencies, bad, waited_s)
  *   fds: the sockets in connection order; messages: the bytes each sends; total: echoes to complete.
  *   elapsed_s: first send to last complete echo (CLOCK_MONOTONIC, the clock of time.perf_counter).
+ *   waited_s: seconds spent in polls that returned no event (spin only).
  *   latencies: one float per echo, seconds from its send to its complete echo.
  *   bad: None, or (connection index, offset of the received chunk, the chunk) for a wrong or missing
  *   echo (an empty chunk: the server closed the connection); Python describes it and raises.
@@ -94,7 +100,8 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
     int epoll_fd;
     PyObject *fds_arg, *messages_arg;
     Py_ssize_t total;
-    if (!PyArg_ParseTuple(args, "iOOn", &epoll_fd, &fds_arg, &messages_arg, &total)) {
+    int spin;
+    if (!PyArg_ParseTuple(args, "iOOnp", &epoll_fd, &fds_arg, &messages_arg, &total, &spin)) {
         return NULL;
     }
     PyObject *fds = PySequence_Fast(fds_arg, "fds must be a sequence");
@@ -115,7 +122,7 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
     PyObject *result = NULL, *bad = NULL, *latency_list = NULL;
     int max_fd = -1, failed = 0, bad_index = -1;
     Py_ssize_t to_send = total, done_count = 0, bad_length = 0;
-    double started = 0.0, finished = 0.0;
+    double started = 0.0, finished = 0.0, waited_s = 0.0;
 
     if (count == 0 || PySequence_Fast_GET_SIZE(messages) != count || total < 0) {
         PyErr_SetString(PyExc_ValueError, "need one message per connection, at least one connection");
@@ -166,8 +173,18 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
             failed = 1;
         }
     }
+    /* Spinning: the time from the end of the last piece of work to an empty poll's return is waiting. */
+    double idle_from = now_s();
     while (!failed && done_count < total) {
-        int ready = epoll_wait(epoll_fd, events, (int)count, -1);
+        int ready = epoll_wait(epoll_fd, events, (int)count, spin ? 0 : -1);
+        if (ready == 0) { /* spinning, and nothing has arrived yet */
+            if (spin) {
+                double now = now_s();
+                waited_s += now - idle_from;
+                idle_from = now;
+            }
+            continue;
+        }
         if (ready < 0) {
             if (errno == EINTR) {
                 continue;
@@ -221,6 +238,9 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
                 }
             }
         }
+        if (spin) {
+            idle_from = now_s();
+        }
     }
     finished = now_s();
     Py_END_ALLOW_THREADS
@@ -234,7 +254,7 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
         if (bad == NULL) {
             goto done;
         }
-        result = Py_BuildValue("(d[]O)", finished - started, bad);
+        result = Py_BuildValue("(d[]Od)", finished - started, bad, waited_s);
         goto done;
     }
     latency_list = PyList_New(total);
@@ -249,7 +269,7 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
         }
         PyList_SET_ITEM(latency_list, i, value);
     }
-    result = Py_BuildValue("(dNO)", finished - started, latency_list, Py_None);
+    result = Py_BuildValue("(dNOd)", finished - started, latency_list, Py_None, waited_s);
 
 done:
     Py_XDECREF(bad);
@@ -264,7 +284,7 @@ done:
 }
 
 static PyMethodDef methods[] = {
-    {"run", run, METH_VARARGS, "run(epoll_fd, fds, messages, total) -> (elapsed_s, latencies, bad)"},
+    {"run", run, METH_VARARGS, "run(epoll_fd, fds, messages, total, spin) -> (elapsed_s, latencies, bad, waited_s)"},
     {NULL, NULL, 0, NULL},
 };
 

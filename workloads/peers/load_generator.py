@@ -13,10 +13,15 @@ built by ``pip install -e .``: on loopback the sender's ``send()`` pays about
 half the kernel's TCP work, so only a loop with almost no user-space work
 leaves the margin) and in Python (one ``epoll`` object, no framework,
 per-connection state in slots), the fallback where the extension is not built.
-``COROBENCH_GENERATOR=c|python`` picks one (default: C when built); every round
-reports ``generator_impl`` and the generator's own CPU time over the round
-(``generator_cpu_s``), from which the harness tells whether the generator set
-the pace (``bottleneck``).
+``COROBENCH_GENERATOR=c|python`` picks one (default: C when built).
+
+Both loops spin on a non-blocking poll rather than sleep between echoes
+(``workloads.peers.waiting`` says why; ``COROBENCH_GENERATOR_SLEEP=1`` makes
+them sleep). Every round reports ``generator_impl``, ``generator_wait`` (spin
+or sleep), the seconds spent polling an empty set (``generator_wait_s``) and the
+generator's working CPU over the round (``generator_cpu_s``: its process CPU
+less that waiting), from which the harness tells whether the generator set the
+pace (``bottleneck``).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import time
 from types import ModuleType
 from typing import Any
 
+from workloads.peers import waiting
 from workloads.runtime import allocator
 from workloads.runtime.errors import WrongResult
 from workloads.runtime.serve import raise_open_files_limit, serve_requests
@@ -88,10 +94,16 @@ class _Connection:
 
 
 class LoadGenerator:
-    def __init__(self, impl: str | None = None) -> None:
+    def __init__(self, impl: str | None = None, spin: bool | None = None) -> None:
         self.impl = impl or chosen_impl()
+        self.spin = waiting.spins() if spin is None else spin
         self._connections: dict[int, _Connection] = {}
         self._epoll = select.epoll()
+
+    @property
+    def wait_mode(self) -> str:
+        """``"spin"`` or ``"sleep"``: how the loop waits for echoes (recorded with every round)."""
+        return "spin" if self.spin else "sleep"
 
     def connect(self, port: int, connections: int, message_size: int) -> dict[str, Any]:
         self.close()
@@ -108,26 +120,40 @@ class LoadGenerator:
         if not self._connections:
             raise RuntimeError("round before connect")
         cpu_started = time.process_time()
-        seconds, latencies = self._round_c(messages) if self.impl == "c" else self._round_python(messages)
+        run = self._round_c if self.impl == "c" else self._round_python
+        seconds, latencies, waited = run(messages)
         cpu = time.process_time() - cpu_started
-        metrics = {**_latency_summary(latencies), "generator_cpu_s": cpu, "generator_impl": self.impl}
+        metrics = {
+            **_latency_summary(latencies),
+            # A host preemption inside an empty poll counts as waiting but not as CPU: never below 0.
+            "generator_cpu_s": max(0.0, cpu - waited),
+            "generator_wait_s": waited,
+            "generator_wait": self.wait_mode,
+            "generator_impl": self.impl,
+        }
         return {"quanta": to_quanta(seconds), "metrics": metrics}
 
-    def _round_c(self, messages: int) -> tuple[float, list[float]]:
+    def _round_c(self, messages: int) -> tuple[float, list[float], float]:
         assert compiled_loop is not None
         ordered = list(self._connections.values())
-        seconds, latencies, bad = compiled_loop.run(
-            self._epoll.fileno(), [c.sock.fileno() for c in ordered], [c.message for c in ordered], messages
+        seconds, latencies, bad, waited = compiled_loop.run(
+            self._epoll.fileno(),
+            [c.sock.fileno() for c in ordered],
+            [c.message for c in ordered],
+            messages,
+            self.spin,
         )
         if bad is not None:
             index, offset, data = bad
             ordered[index].received = offset
             raise WrongResult(self._describe_bad_echo(ordered[index], data))
-        return seconds, latencies
+        return seconds, latencies, waited
 
-    def _round_python(self, messages: int) -> tuple[float, list[float]]:
+    def _round_python(self, messages: int) -> tuple[float, list[float], float]:
         """The fallback loop: the C loop's behaviour, in Python."""
         latencies: list[float] = []
+        waited = 0.0
+        timeout = 0.0 if self.spin else -1.0
         record = latencies.append
         perf_counter = time.perf_counter
         connections = self._connections
@@ -141,8 +167,15 @@ class LoadGenerator:
             self._start_message(conn, perf_counter())
         poll = self._epoll.poll
         writable, readable = select.EPOLLOUT, select.EPOLLIN | select.EPOLLERR | select.EPOLLHUP
+        idle_from = perf_counter()  # spinning: from the end of the last work to an empty poll's return is waiting
         while done < messages:
-            for fd, events in poll():
+            ready = poll(timeout)
+            if not ready:  # spinning, and nothing has arrived yet
+                now = perf_counter()
+                waited += now - idle_from
+                idle_from = now
+                continue
+            for fd, events in ready:
                 conn = connections[fd]
                 if events & writable:
                     self._continue_send(conn)
@@ -162,7 +195,8 @@ class LoadGenerator:
                         if to_send:
                             to_send -= 1
                             self._start_message(conn, now)
-        return perf_counter() - started, latencies
+            idle_from = perf_counter()
+        return perf_counter() - started, latencies, waited
 
     def close(self) -> dict[str, Any]:
         for fd, conn in self._connections.items():
@@ -232,7 +266,11 @@ def main(argv: list[str]) -> int:
             "round": lambda r: generator.round(r["messages"]),
             "close": lambda r: generator.close(),
         },
-        hello={"allocator_state": allocator.state(), "generator_impl": generator.impl},
+        hello={
+            "allocator_state": allocator.state(),
+            "generator_impl": generator.impl,
+            "generator_wait": generator.wait_mode,
+        },
     )
 
 
