@@ -12,6 +12,7 @@ it was chosen by (``interpreter``).
 from __future__ import annotations
 
 import platform
+import statistics
 from collections.abc import Callable
 from typing import Any
 
@@ -38,7 +39,21 @@ def measure_worker_cell(benchmark: Any, clock: VirtualClock, worker: WorkerClien
 
     rounds = measure(benchmark, clock, cell, one_round)
     benchmark.extra_info.update(BY_NAME[cell.workload].summarize(rounds, cell.params))
+    benchmark.extra_info.update(collector_summary(rounds))
     return rounds
+
+
+def collector_summary(rounds: list[Round]) -> dict[str, Any]:
+    """The garbage collector inside the windows (``workloads.runtime.collector``): median pause and
+    full collections per round, and whether automatic collection was on."""
+    logged = [r for r in rounds if "gc_pause_s" in r.metrics]
+    if not logged:
+        return {}
+    return {
+        "gc_pause_s": statistics.median(r.metrics["gc_pause_s"] for r in logged),
+        "gc_full_collections": statistics.median(r.metrics["gc_collections"][2] for r in logged),
+        "gc_automatic": logged[-1].metrics["gc_automatic"],
+    }
 
 
 def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[], Round]) -> list[Round]:

@@ -22,6 +22,9 @@ def to_quanta(seconds: float) -> int:
 class Window:
     """Measures one interval with ``time.perf_counter``; usable once per round."""
 
+    last_closed: tuple[float, float] | None = None
+    """(start, end) of the window closed last in this process: the worker counts collector pauses in it."""
+
     def __init__(self) -> None:
         self._start: float | None = None
         self._end: float | None = None
@@ -50,6 +53,7 @@ class Window:
         if self._end is not None:
             raise RuntimeError("the timed window was closed twice in one round")
         self._end = end
+        Window.last_closed = (self._start, end)
 
     @property
     def quanta(self) -> int:

@@ -51,11 +51,12 @@ from typing import Any, cast
 
 from workloads.interface import BY_NAME, ModelHooks, ModelInterface
 from workloads.models.registry import DEFAULT_VARIANT, lookup
-from workloads.runtime import allocator, memory
+from workloads.runtime import allocator, collector, memory
 from workloads.runtime.errors import ModelUnavailable
 from workloads.runtime.protocol import read_frame, write_frame
 from workloads.runtime.serve import raise_open_files_limit, serve_requests
 from workloads.runtime.server_control import ServerControl
+from workloads.runtime.window import Window
 
 _idle_rss_bytes: int | None = None
 """Resident memory of the worker before its first round: the baseline every round's peak is measured from.
@@ -93,10 +94,15 @@ def run_round(model_name: str, model: ModelInterface, request: dict[str, Any]) -
     allocator_state = allocator.state()
     memory.reset_peak_rss()
     gil_before = gil_enabled()
-    outcome = workload.run_round(model, variant, request.get("params", {}))
+    Window.last_closed = None
+    with collector.logged(collector.automatic()) as collections:
+        outcome = workload.run_round(model, variant, request.get("params", {}))
+    gc_metrics = collections.metrics(Window.last_closed)
+    gc_metrics["gc_automatic"] = collector.automatic()
     outcome["metrics"].update(interpreter_metrics(), gil_enabled=gil_before or gil_enabled())
     outcome["metrics"]["library_versions"] = dict(library_versions(model_name))  # read once per worker
     outcome["metrics"]["allocator_state"] = allocator_state
+    outcome["metrics"].update(gc_metrics)
     outcome["metrics"]["baseline_rss_bytes"] = _idle_rss_bytes
     outcome["metrics"]["peak_rss_bytes"] = memory.peak_rss_bytes()
     outcome["metrics"].update(setup_metrics(model))

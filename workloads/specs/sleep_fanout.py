@@ -56,6 +56,7 @@ class SleepFanout(Workload[Params]):
             PEAK_RSS,
             Metric("shortest_sleep_s", "shortest sleep", "s", higher_is_better=True, table=False),
             Metric("early_wakeups", "early wake-ups", "count"),
+            Metric("gc_pause_s", "GC pauses in window", "s"),
             Metric("woke_early", "woke early", "flag", table=False),
         ),
         charts=(
