@@ -89,18 +89,23 @@ def echo_server(transform: Transform = unchanged, keep: int = 0) -> Iterator[Ech
         server.stop()
 
 
-def run(client: Path, port: int, *args: int) -> subprocess.CompletedProcess[str]:
+def run(client: Path, port: int, *args: int | str) -> subprocess.CompletedProcess[str]:
     """Run the client by hand: one line on stdin starts it, end of input lets it close and exit."""
     command = [str(client), HOST, str(port), *map(str, args)]
     return subprocess.run(command, input="\n", capture_output=True, text=True, timeout=30)
 
 
+@pytest.mark.parametrize("spin", [False, True], ids=["block", "spin"])
 @pytest.mark.parametrize(("connections", "size", "messages"), [(10, 1024, 2000), (3, 200_000, 7), (4, 1, 3)])
-def test_a_correct_server_gets_every_echo_counted(client: Path, connections: int, size: int, messages: int) -> None:
+def test_a_correct_server_gets_every_echo_counted(
+    client: Path, connections: int, size: int, messages: int, spin: bool
+) -> None:
     # 200 KB messages span several reads and partial sends; 7 on 3 connections and 3 on 4 leave quotas uneven.
     with echo_server() as server:
         readings = iter([1.0, 3.5])
-        result = run_client(client, server.port, connections, size, messages, server_cpu=lambda: next(readings))
+        result = run_client(
+            client, server.port, connections, size, messages, server_cpu=lambda: next(readings), spin=spin
+        )
         assert result.messages == messages
         assert result.seconds > 0 and result.client_cpu_s >= 0
         assert result.server_cpu_s == 2.5  # read once before the start line, once after the report
@@ -123,8 +128,9 @@ def test_stdout_is_one_json_line_with_the_three_figures(client: Path) -> None:
 @pytest.mark.parametrize(
     ("connections", "target", "message", "offset"), [(1, 0, 3, 517), (10, 7, 0, 1023), (5, 4, 0, 0)]
 )
+@pytest.mark.parametrize("wait", ["block", "spin"])
 def test_one_wrong_byte_fails_naming_the_connection_message_and_offset(
-    client: Path, connections: int, target: int, message: int, offset: int
+    client: Path, connections: int, target: int, message: int, offset: int, wait: str
 ) -> None:
     size = 1024
     at = message * size + offset
@@ -137,7 +143,7 @@ def test_one_wrong_byte_fails_naming_the_connection_message_and_offset(
         return bytes(corrupt), True
 
     with echo_server(flip) as server:
-        done = run(client, server.port, connections, size, 200)
+        done = run(client, server.port, connections, size, 200, 1, wait)
     assert done.returncode == 1
     assert f"connection {target}, message {message}: wrong echo at offset {offset}" in done.stderr
     assert done.stdout == ""
@@ -198,3 +204,11 @@ def test_a_refused_connection_exits_2(client: Path) -> None:
     done = run(client, port, 1, 16, 1)
     assert done.returncode == 2
     assert "failed" in done.stderr
+
+
+@pytest.mark.parametrize("args", [(1, 16, 0), (1, 16, 1, 1, "sleep"), (0, 16, 1), (1, 16)])
+def test_bad_arguments_exit_2_before_connecting(client: Path, args: tuple[int | str, ...]) -> None:
+    with echo_server() as server:
+        done = run(client, server.port, *args)
+    assert done.returncode == 2 and not server.received
+    assert "usage" in done.stderr or "must be an integer" in done.stderr

@@ -4,7 +4,7 @@
  * generator: a standalone program (plain main(), no Python), one poll(2) call over every socket per
  * turn, non-blocking sockets, its own buffers and its own message patterns.
  *
- * Usage: independent_echo_client HOST PORT CONNECTIONS MESSAGE_SIZE MESSAGES [SEED]
+ * Usage: independent_echo_client HOST PORT CONNECTIONS MESSAGE_SIZE MESSAGES [SEED [block|spin]]
  *
  * 1. Opens CONNECTIONS TCP connections to HOST:PORT (TCP_NODELAY, then O_NONBLOCK) and writes the
  *    line "connected" to stderr.
@@ -19,6 +19,10 @@
  * 4. Prints one JSON line to stdout: {"messages": N, "seconds": S, "client_cpu_s": U}, where S runs
  *    from the first send to the last complete echo (CLOCK_MONOTONIC) and U is this process's user +
  *    system CPU time over the same span (getrusage).
+ *    With "block" (the default) each poll(2) sleeps until a socket is ready; with "spin" it returns
+ *    at once (timeout 0) and the loop polls again, so the client never sleeps while echoes are due.
+ *    On loopback in a VM that changes the server's own cost per message (a sleeping client has to
+ *    be woken by the server's send), which is why both exist.
  * 5. Waits for another line (or end of input) on stdin before it closes the connections, so the
  *    caller can read the server's CPU time again before the server sees any connection close.
  *
@@ -165,8 +169,8 @@ static void fail(long connection, const struct peer *p, size_t size, const char 
 
 int main(int argc, char **argv)
 {
-    if (argc != 6 && argc != 7) {
-        fprintf(stderr, "usage: %s HOST PORT CONNECTIONS MESSAGE_SIZE MESSAGES [SEED]\n", argv[0]);
+    if (argc < 6 || argc > 8 || (argc == 8 && strcmp(argv[7], "block") != 0 && strcmp(argv[7], "spin") != 0)) {
+        fprintf(stderr, "usage: %s HOST PORT CONNECTIONS MESSAGE_SIZE MESSAGES [SEED [block|spin]]\n", argv[0]);
         return 2;
     }
     const char *host = argv[1];
@@ -174,7 +178,8 @@ int main(int argc, char **argv)
     long connections = parse_count(argv[3], "CONNECTIONS", 1, 4096);
     long size_arg = parse_count(argv[4], "MESSAGE_SIZE", 1, 64L * 1024 * 1024);
     long messages = parse_count(argv[5], "MESSAGES", 1, LONG_MAX);
-    uint64_t seed = argc == 7 ? (uint64_t)parse_count(argv[6], "SEED", 0, 0x7FFFFFFFL) : 1;
+    uint64_t seed = argc >= 7 ? (uint64_t)parse_count(argv[6], "SEED", 0, 0x7FFFFFFFL) : 1;
+    int spin = argc == 8 && strcmp(argv[7], "spin") == 0;
     size_t size = (size_t)size_arg;
 
     struct addrinfo hints;
@@ -220,6 +225,7 @@ int main(int argc, char **argv)
     long started = 0, completed = 0;
     double cpu_start = cpu_s();
     double t_start = monotonic_s();
+    double last_progress = t_start; /* spin mode: when an echo's bytes last arrived */
     for (long c = 0; c < connections && started < messages; c++, started++) {
         struct peer *p = &peers[c];
         p->busy = 1;
@@ -231,7 +237,7 @@ int main(int argc, char **argv)
     }
 
     while (completed < messages) {
-        int ready = poll(watch, (nfds_t)connections, STALL_MS);
+        int ready = poll(watch, (nfds_t)connections, spin ? 0 : STALL_MS);
         if (ready < 0) {
             if (errno == EINTR) {
                 continue;
@@ -240,6 +246,9 @@ int main(int argc, char **argv)
             return 1;
         }
         if (ready == 0) {
+            if (spin && monotonic_s() - last_progress < STALL_MS / 1000.0) {
+                continue;
+            }
             for (long c = 0; c < connections; c++) {
                 if (peers[c].busy) {
                     fail(c, &peers[c], size, "no echo for 30 s");
@@ -276,6 +285,7 @@ int main(int argc, char **argv)
                         return 1;
                     }
                     p->in += (size_t)n;
+                    last_progress = spin ? monotonic_s() : 0.0;
                     if (p->in == size) {
                         completed++;
                         p->in = 0;

@@ -1,7 +1,7 @@
 """Independent echo client: the project's servers driven by a client that shares no code with the suite.
 
-Run: ``python -m tests.crosscheck.independent_echo_client [MODEL[.VARIANT] ...]`` (under the CPU lock:
-it times). It first compiles ``independent_echo_client.c`` (next to this file) with ``$CC`` or ``cc``
+Run: ``python -m tests.crosscheck.independent_echo_client [--spin] [MODEL[.VARIANT] ...]`` (under the
+CPU lock: it times). It first compiles ``independent_echo_client.c`` (next to this file) with ``$CC`` or ``cc``
 into a temporary directory; without a C compiler it stops with that reason. For each server it starts
 the model's real worker (the project's server), pins it like a tcp_echo cell (server on every core
 but one, peer on that one) and drives it at C=10 connections and 1 KiB messages, closed loop, every
@@ -11,6 +11,10 @@ byte checked, alternately:
 - by the independent client: the compiled C program, one process pinned to the generator's core,
   ``poll(2)`` over C non-blocking sockets, its own message patterns and its own timing
   (``CLOCK_MONOTONIC`` from first send to last complete echo). It connects afresh every round.
+  By default each ``poll`` sleeps until a socket is ready, as the suite's generator sleeps in
+  ``epoll_wait``; ``--spin`` makes it busy-poll (timeout 0), to compare with a busy-polling
+  generator. Which of the two a client does changes the server's own CPU per message on this VM
+  (a sleeping client costs the server a wake-up per echo), so compare like with like.
 
 One warm-up round of each, then ``ROUNDS`` rounds of each, interleaved so drift hits both alike; the
 table shows medians. The server's CPU time is read the same way for both (``group_cpu_seconds`` of
@@ -97,10 +101,12 @@ def run_client(
     core: int | None = None,
     server_cpu: Callable[[], float] = lambda: 0.0,
     seed: int = 1,
+    spin: bool = False,
     timeout_s: float = 120.0,
 ) -> ClientRound:
     """Run the client once: connect, read ``server_cpu()``, start it, read its result and ``server_cpu()``."""
-    command = [str(binary), HOST, str(port), str(connections), str(size), str(messages), str(seed)]
+    wait = "spin" if spin else "block"
+    command = [str(binary), HOST, str(port), str(connections), str(size), str(messages), str(seed), wait]
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdin and proc.stdout and proc.stderr
     watchdog = threading.Timer(timeout_s, proc.kill)
@@ -149,10 +155,11 @@ def suite_round(generator: WorkerClient, worker: WorkerClient, label: str) -> Me
     return Measured(MESSAGES / seconds, server_cpu / seconds, reply["metrics"]["generator_cpu_s"] / seconds)
 
 
-def independent_round(binary: Path, port: int, worker: WorkerClient, core: int) -> Measured:
-    result = run_client(
-        binary, port, CONNECTIONS, SIZE, MESSAGES, core=core, server_cpu=lambda: group_cpu_seconds(worker.pid)
-    )
+def independent_round(binary: Path, port: int, worker: WorkerClient, core: int, spin: bool) -> Measured:
+    def server_cpu() -> float:
+        return group_cpu_seconds(worker.pid)
+
+    result = run_client(binary, port, CONNECTIONS, SIZE, MESSAGES, core=core, server_cpu=server_cpu, spin=spin)
     if result.messages != MESSAGES:
         raise ClientFailed(f"independent client reported {result.messages} messages, asked for {MESSAGES}")
     return Measured(
@@ -168,7 +175,7 @@ def median(rounds: list[Measured]) -> Measured:
     )
 
 
-def compare(label: str, binary: Path) -> tuple[Measured, Measured]:
+def compare(label: str, binary: Path, spin: bool) -> tuple[Measured, Measured]:
     """(suite, independent) medians for one server."""
     model, _, variant = label.partition(".")
     cores = split_cores()
@@ -183,7 +190,7 @@ def compare(label: str, binary: Path) -> tuple[Measured, Measured]:
             pin_group(worker.pid, cores[0])
             for _ in range(ROUNDS + 1):  # the first pair warms up and is dropped
                 suite.append(suite_round(generator, worker, label))
-                independent.append(independent_round(binary, port, worker, min(cores[1])))
+                independent.append(independent_round(binary, port, worker, min(cores[1]), spin))
             generator.call({"op": "close"}, 60, label)
     return median(suite[1:]), median(independent[1:])
 
@@ -209,17 +216,22 @@ def row(label: str, suite: Measured, independent: Measured) -> tuple[str, bool, 
 
 
 def main(argv: list[str]) -> int:
-    labels = argv or DEFAULT_LABELS
+    spin = "--spin" in argv
+    labels = [arg for arg in argv if arg != "--spin"] or DEFAULT_LABELS
     with tempfile.TemporaryDirectory(prefix="corobench-xclient-") as directory:
         try:
             binary = compile_client(Path(directory))
         except NoCompiler as error:
             raise SystemExit(str(error)) from None
-        print(f"C={CONNECTIONS}, {SIZE} B messages, {MESSAGES} per round, medians of {ROUNDS} rounds each", flush=True)
+        print(
+            f"C={CONNECTIONS}, {SIZE} B messages, {MESSAGES} per round, medians of {ROUNDS} rounds each; "
+            f"independent client {'busy-polls' if spin else 'sleeps in poll'}",
+            flush=True,
+        )
         print(HEADER, flush=True)
         checked = disagreeing = 0
         for label in labels:
-            line, saturated, agree = row(label, *compare(label, binary))
+            line, saturated, agree = row(label, *compare(label, binary, spin))
             print(line, flush=True)
             checked += saturated
             disagreeing += saturated and not agree
