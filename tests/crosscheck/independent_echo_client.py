@@ -20,7 +20,10 @@ One warm-up round of each, then ``ROUNDS`` rounds of each, interleaved so drift 
 table shows medians. The server's CPU time is read the same way for both (``group_cpu_seconds`` of
 the worker's process group, every live thread): for the independent round just before the client is
 told to start and just after it reports, while its connections are still open (the threads model's
-per-connection threads are all alive then). The client's own CPU share shows it had headroom.
+per-connection threads are all alive then). Because that reading sums live threads only, the next
+suite round waits until the server's thread count is back to what it was before the client connected:
+a threads server's per-connection threads, exiting during a round, would take their CPU time out of
+the sum. The client's own CPU share shows whether it had headroom.
 
 For each server it prints both throughputs, the server's utilisation under each, the ratio
 (independent / suite), whether both saturated the server (utilisation >= 0.9) and whether the two
@@ -41,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +52,7 @@ from pathlib import Path
 from benchmarks.harness.echo_harness import echo_server, load_generator, pin_pair
 from benchmarks.harness.process_stats import group_cpu_seconds, pin_group, split_cores
 from benchmarks.harness.worker_client import WorkerClient
+from workloads.runtime.proc import PROC, group_pids
 
 CONNECTIONS = 10
 SIZE = 1024
@@ -155,11 +160,34 @@ def suite_round(generator: WorkerClient, worker: WorkerClient, label: str) -> Me
     return Measured(MESSAGES / seconds, server_cpu / seconds, reply["metrics"]["generator_cpu_s"] / seconds)
 
 
+def group_threads(pgid: int) -> int:
+    """How many threads the live processes of the group have."""
+    count = 0
+    for pid in group_pids(pgid):
+        try:
+            count += len(list((PROC / str(pid) / "task").iterdir()))
+        except OSError:
+            continue
+    return count
+
+
+def settle(pgid: int, threads: int, timeout_s: float = 5.0) -> None:
+    """Wait until the group is back to ``threads`` threads (or fewer); warn if it is not within the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while (now := group_threads(pgid)) > threads:
+        if time.monotonic() > deadline:
+            print(f"  (server still has {now} threads, not {threads}, {timeout_s} s after the client left)", flush=True)
+            return
+        time.sleep(0.005)
+
+
 def independent_round(binary: Path, port: int, worker: WorkerClient, core: int, spin: bool) -> Measured:
     def server_cpu() -> float:
         return group_cpu_seconds(worker.pid)
 
+    threads = group_threads(worker.pid)
     result = run_client(binary, port, CONNECTIONS, SIZE, MESSAGES, core=core, server_cpu=server_cpu, spin=spin)
+    settle(worker.pid, threads)  # the server's per-connection threads (if any) have exited
     if result.messages != MESSAGES:
         raise ClientFailed(f"independent client reported {result.messages} messages, asked for {MESSAGES}")
     return Measured(
