@@ -19,7 +19,8 @@ def echo_round(seconds: float, server_cpu: float, generator_cpu: float, server_c
         "messages": 1000,
         "server_cpu_s": server_cpu,
         "server_cores": server_cores,
-        "generator_cpu_s": generator_cpu,
+        "generator_cpu_s": generator_cpu,  # working CPU: a spinning generator's waiting is reported apart
+        "generator_wait_s": seconds - generator_cpu,
         "generator_cores": 1,
     }
     return Round(round(seconds * QUANTA_PER_SECOND), metrics)
