@@ -1,6 +1,6 @@
 """Independent echo client: the project's servers driven by a client that shares no code with the suite.
 
-Run: ``python -m tests.crosscheck.independent_echo_client [--spin] [MODEL[.VARIANT] ...]`` (under the
+Run: ``python -m tests.crosscheck.independent_echo_client [MODEL[.VARIANT] ...]`` (under the
 CPU lock: it times). It first compiles ``independent_echo_client.c`` (next to this file) with ``$CC`` or ``cc``
 into a temporary directory; without a C compiler it stops with that reason. For each server it starts
 the model's real worker (the project's server), pins it like a tcp_echo cell (server on every core
@@ -11,10 +11,10 @@ byte checked, alternately:
 - by the independent client: the compiled C program, one process pinned to the generator's core,
   ``poll(2)`` over C non-blocking sockets, its own message patterns and its own timing
   (``CLOCK_MONOTONIC`` from first send to last complete echo). It connects afresh every round.
-  By default each ``poll`` sleeps until a socket is ready, as the suite's generator sleeps in
-  ``epoll_wait``; ``--spin`` makes it busy-poll (timeout 0), to compare with a busy-polling
-  generator. Which of the two a client does changes the server's own CPU per message on this VM
-  (a sleeping client costs the server a wake-up per echo), so compare like with like.
+  It waits the way the suite's generator does (``workloads.peers.waiting``): it busy-polls
+  (``poll`` timeout 0) by default and sleeps in ``poll`` under ``COROBENCH_GENERATOR_SLEEP=1``,
+  which switches both. Which of the two a client does changes the server's own CPU per message on
+  this VM (a sleeping client costs the server a wake-up per echo), so only like is compared with like.
 
 One warm-up round of each, then ``ROUNDS`` rounds of each, interleaved so drift hits both alike; the
 table shows medians. The server's CPU time is read the same way for both (``group_cpu_seconds`` of
@@ -52,6 +52,7 @@ from pathlib import Path
 from benchmarks.harness.echo_harness import echo_server, load_generator, pin_pair
 from benchmarks.harness.process_stats import group_cpu_seconds, pin_group, split_cores
 from benchmarks.harness.worker_client import WorkerClient
+from workloads.peers import waiting
 from workloads.runtime.proc import PROC, group_pids
 
 CONNECTIONS = 10
@@ -244,8 +245,8 @@ def row(label: str, suite: Measured, independent: Measured) -> tuple[str, bool, 
 
 
 def main(argv: list[str]) -> int:
-    spin = "--spin" in argv
-    labels = [arg for arg in argv if arg != "--spin"] or DEFAULT_LABELS
+    spin = waiting.spins()  # the same wait as the suite's generator in this run
+    labels = argv or DEFAULT_LABELS
     with tempfile.TemporaryDirectory(prefix="corobench-xclient-") as directory:
         try:
             binary = compile_client(Path(directory))
