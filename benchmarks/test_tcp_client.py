@@ -29,15 +29,21 @@ def test_tcp_client(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerC
         placement = pin_pair(worker, server)
         params = {**cell.params, "port": server.hello["port"]}
 
+        def waited_s() -> float:
+            return float(server.call({"op": "stats"}, 60, "reference server stats")["wait_s"])
+
         def one_round() -> Round:
-            cpu_before = group_cpu_seconds(server.pid)
+            cpu_before, wait_before = group_cpu_seconds(server.pid), waited_s()
             reply = worker.run_round("tcp_client", params, cell.timeout_s, cell.variant)
+            wait = waited_s() - wait_before
             server_cpu = group_cpu_seconds(server.pid) - cpu_before
             return Round(
                 reply["quanta"],
                 {
                     **reply["metrics"],  # messages, client_cpu_s, allocator_state, the hybrid's processes
-                    "reference_server_cpu_s": server_cpu,
+                    # working CPU: a spinning server's empty polls are waiting (workloads.peers.waiting)
+                    "reference_server_cpu_s": max(0.0, server_cpu - wait),
+                    "reference_server_wait_s": wait,
                     "client_cores": usable_cores(placement.under_test_cores, reply["metrics"]),
                     "reference_server_cores": placement.peer_cores,
                 },
@@ -49,4 +55,5 @@ def test_tcp_client(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerC
         pinned_to_separate_cores=placement.pinned,
         client_cores_given=placement.under_test_cores,
         peer_allocator_state=server.hello.get("allocator_state"),
+        reference_server_wait=server.hello.get("wait"),
     )

@@ -4,7 +4,15 @@ Runs in its own process (``python -m workloads.peers.reference_server NAME REQ_F
 pinned by the harness to a different core than the client under test. One
 ``epoll`` loop, non-blocking sockets, echoing whatever arrives; bytes that
 cannot be sent at once wait in a per-connection buffer. The hello frame carries
-the port; any frame on the request pipe (``exit``) stops it.
+the port. Requests on the pipe: ``stats`` answers with the seconds spent
+waiting so far (``wait_s``); ``exit``, or the pipe closing, stops it.
+
+Like the load generators it spins on a non-blocking poll instead of sleeping
+(``workloads.peers.waiting`` says why: a sleeping peer is woken by the side under
+test's own ``send()``, which charged the client under test an inter-processor
+interrupt per echo on this VM). Time from the end of its last piece of work to an
+empty poll is waiting; the harness reads ``wait_s`` around each round and counts
+only the rest of the server's CPU as work.
 """
 
 from __future__ import annotations
@@ -13,9 +21,11 @@ import os
 import select
 import socket
 import sys
+import time
 
+from workloads.peers import waiting
 from workloads.runtime import allocator
-from workloads.runtime.protocol import write_frame
+from workloads.runtime.protocol import read_frame, write_frame
 from workloads.runtime.serve import die_with_parent, raise_open_files_limit
 from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG
 
@@ -31,20 +41,48 @@ class ReferenceServer:
         self._epoll.register(self.listener.fileno(), select.EPOLLIN)
         self._clients: dict[int, socket.socket] = {}
         self._pending: dict[int, bytes] = {}
+        self.waited_s = 0.0
+        """Seconds spent polling with nothing to do (spinning only), since start."""
 
-    def serve_until_readable(self, stop_fd: int) -> None:
-        self._epoll.register(stop_fd, select.EPOLLIN)
+    def serve(self, request_fd: int, reply_fd: int, spin: bool) -> None:
+        """Echo until ``exit`` (or the pipe closes); answer ``stats`` with the waiting so far."""
+        self._epoll.register(request_fd, select.EPOLLIN)
         listener_fd = self.listener.fileno()
+        timeout = 0.0 if spin else -1.0
+        clock = time.perf_counter
+        idle_from = clock()
         while True:
-            for fd, events in self._epoll.poll():
-                if fd == stop_fd:
-                    return
-                if fd == listener_fd:
+            ready = self._epoll.poll(timeout)
+            if not ready:  # spinning, and nothing has arrived yet
+                now = clock()
+                self.waited_s += now - idle_from
+                idle_from = now
+                continue
+            for fd, events in ready:
+                if fd == request_fd:
+                    if not self._answer(request_fd, reply_fd):
+                        return
+                elif fd == listener_fd:
                     self._accept()
                 elif events & select.EPOLLOUT:
                     self._flush(fd)
                 else:
                     self._echo(fd)
+            idle_from = clock()
+
+    def _answer(self, request_fd: int, reply_fd: int) -> bool:
+        """Handle one request; False when it asks the server to stop."""
+        try:
+            request = read_frame(request_fd)
+        except EOFError:
+            return False
+        if request.get("op") == "stats":
+            write_frame(reply_fd, {"ok": True, "wait_s": self.waited_s})
+            return True
+        if request.get("op") != "exit":
+            write_frame(reply_fd, {"ok": False, "error": f"unknown request {request.get('op')!r}"})
+            return True
+        return False
 
     def close(self) -> None:
         for sock in self._clients.values():
@@ -105,9 +143,19 @@ def main(argv: list[str]) -> int:
     raise_open_files_limit()
     request_fd, reply_fd = int(argv[2]), int(argv[3])
     server = ReferenceServer()
-    write_frame(reply_fd, {"ok": True, "pid": os.getpid(), "port": server.port, "allocator_state": allocator.state()})
+    spin = waiting.spins()
+    write_frame(
+        reply_fd,
+        {
+            "ok": True,
+            "pid": os.getpid(),
+            "port": server.port,
+            "allocator_state": allocator.state(),
+            "wait": "spin" if spin else "sleep",
+        },
+    )
     try:
-        server.serve_until_readable(request_fd)
+        server.serve(request_fd, reply_fd, spin)
     finally:
         server.close()
     return 0
