@@ -15,12 +15,11 @@ the cores it had, ``peer`` when it was not but the reference server was (then al
 from __future__ import annotations
 
 import functools
-import os
 import statistics
 from typing import Any, NotRequired, Protocol, TypedDict
 
 from workloads.runtime.errors import WrongResult
-from workloads.runtime.proc import group_cpu_seconds
+from workloads.runtime.proc import own_group_cpu_seconds
 from workloads.runtime.window import Window
 from workloads.specs.base import Round, Workload, median_growth_per_unit
 from workloads.specs.bottleneck import bottleneck_of, round_utilisations
@@ -103,10 +102,10 @@ class TcpClient(Workload[Params]):
         port, connections = int(params["port"]), int(params["connections"])
         size, round_trips = int(params["message_size"]), int(params["round_trips"])
         window = Window()
-        group = os.getpgrp()
-        cpu_before = group_cpu_seconds(group)
+        # own_group_cpu_seconds keeps the time of threads that end in the round (a thread per connection)
+        cpu_before = own_group_cpu_seconds()
         crcs = model.tcp_client(variant, port, connections, size, round_trips, window)
-        client_cpu = group_cpu_seconds(group) - cpu_before
+        client_cpu = own_group_cpu_seconds() - cpu_before
         if len(crcs) != connections:
             raise WrongResult(f"expected {connections} per-connection checksums, got {len(crcs)}")
         for index, crc in enumerate(crcs):
