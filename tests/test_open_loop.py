@@ -45,7 +45,7 @@ from benchmarks.harness.worker_client import WorkerClient, WorkloadFailed
 from tests.models.latency_model import SERVICE_S, STALL_EVERY_S, STALL_S
 from tests.session_runner import processes_tagged, run_benchmarks
 from workloads.peers.load_generator import IMPL_ENV
-from workloads.peers.open_loop_generator import OpenLoopGenerator, compiled_loop, schedule
+from workloads.peers.open_loop_generator import SLEEP_ENV, OpenLoopGenerator, compiled_loop, schedule
 from workloads.runtime.errors import WrongResult
 from workloads.specs import tcp_latency as spec
 from workloads.specs.echo_data import ECHO_HOST
@@ -385,6 +385,25 @@ def test_messages_never_echoed_are_counted_at_their_age_and_the_connections_reop
             time.sleep(0.01)
         assert len(accepted) == 2 * connections  # the next measurement starts on fresh streams
         assert streams_sent(gen) == [0] * connections
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_the_sleeping_form_keeps_the_same_schedule(impl: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``COROBENCH_OPEN_LOOP_SLEEP=1``: the timerfd wakes the loop before each due time, nothing is lost."""
+    monkeypatch.setenv(IMPL_ENV, impl)
+    monkeypatch.setenv(SLEEP_ENV, "1")
+    rate, warmup_s, duration_s = 2000.0, 0.05, 0.3
+    with reference_server() as server, open_loop_generator() as generator:
+        pin_pair(server, generator)
+        generator.call({"op": "connect", "port": server.hello["port"], "connections": 3, "message_size": 1024}, 30, "")
+        request = {"op": "measure", "rate": rate, "warmup_s": warmup_s, "duration_s": duration_s, "drain_s": 1.0}
+        measured = generator.call({**request, "seed": 2}, 60, f"{rate} msgs/s")
+    assert measured["generator_impl"] == impl
+    assert measured["messages"] == schedule(rate, warmup_s, duration_s, 3, 2).measured
+    assert measured["messages_not_echoed"] == 0
+    assert measured["achieved_msgs_per_s"] == pytest.approx(rate, rel=0.25)
+    # no more than a scheduler's hiccup late (a generator that slept through its timer would be a schedule behind)
+    assert measured["generator_lag_max_s"] < 0.1
 
 
 def test_the_generator_process_says_which_loop_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -167,7 +167,8 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
     double start = 0.0, finished = 0.0;
 
     fds = PySequence_Fast(fds_arg, "fds must be a sequence");
-    patterns = fds ? PySequence_Fast(patterns_arg, "patterns must be a sequence") : NULL;
+    /* a tuple of its own: the loop reads the patterns without the GIL, so no other thread may drop one */
+    patterns = fds ? PySequence_Tuple(patterns_arg) : NULL;
     sizes = patterns ? PySequence_Fast(sizes_arg, "sizes must be a sequence") : NULL;
     if (sizes == NULL) {
         goto done;
@@ -178,7 +179,7 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
     int64_t *lags = lags_buf.buf, *latencies = latencies_buf.buf;
     Py_ssize_t total = offsets_buf.len / (Py_ssize_t)sizeof(double);
     Py_ssize_t measured_total = total - first_measured;
-    if (count == 0 || PySequence_Fast_GET_SIZE(patterns) != count || PySequence_Fast_GET_SIZE(sizes) != count) {
+    if (count == 0 || PyTuple_GET_SIZE(patterns) != count || PySequence_Fast_GET_SIZE(sizes) != count) {
         PyErr_SetString(PyExc_ValueError, "need one pattern and size per connection, at least one connection");
         goto done;
     }
@@ -203,7 +204,7 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
         if ((fd == -1 || size == -1) && PyErr_Occurred()) {
             goto done;
         }
-        PyObject *pattern = PySequence_Fast_GET_ITEM(patterns, i);
+        PyObject *pattern = PyTuple_GET_ITEM(patterns, i);
         if (!PyBytes_Check(pattern) || size <= 0 || PyBytes_GET_SIZE(pattern) % size != 0 ||
             PyBytes_GET_SIZE(pattern) < RECV_BYTES + size || fd < 0) {
             PyErr_SetString(PyExc_ValueError, "every pattern must be bytes of whole messages, over 64 KiB + one");
