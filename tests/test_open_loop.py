@@ -12,27 +12,49 @@
   has at most 10 messages waiting in each stall, so the stall shows in its max but not its p99.
 
 No wall time is asserted: only ratios to the theory for the same run's own baseline.
+
+The generator's two loops (C, ``workloads.peers._open_loop``, and the Python fallback) are run side by
+side in this process: the same messages on the same connections for a seed, the same report of a wrong,
+extra or missing echo, the same count of messages never echoed (at their age).
 """
 
 from __future__ import annotations
 
 import json
 import random
+import socket
+import statistics
+import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from benchmarks.harness.echo_harness import echo_server, load_generator, open_loop_generator, pin_pair
+from benchmarks.harness.echo_harness import (
+    echo_server,
+    load_generator,
+    open_loop_generator,
+    pin_pair,
+    reference_server,
+)
 from benchmarks.harness.worker_client import WorkerClient, WorkloadFailed
 from tests.models.latency_model import SERVICE_S, STALL_EVERY_S, STALL_S
 from tests.session_runner import processes_tagged, run_benchmarks
+from workloads.peers.load_generator import IMPL_ENV
+from workloads.peers.open_loop_generator import SLEEP_ENV, OpenLoopGenerator, compiled_loop, schedule
+from workloads.runtime.errors import WrongResult
 from workloads.specs import tcp_latency as spec
+from workloads.specs.echo_data import ECHO_HOST
 
 EXTRA = {"COROBENCH_EXTRA_MODELS": "tests.models"}
 CONNECTIONS = 10
+NOT_BUILT = "workloads.peers._open_loop is not built (pip install -e .)"
+IMPLS = ["python", pytest.param("c", marks=pytest.mark.skipif(compiled_loop is None, reason=NOT_BUILT))]
+BUILT = ["python", "c"] if compiled_loop is not None else ["python"]
 
 
 @pytest.fixture
@@ -146,15 +168,250 @@ def test_latency_at_overload_grows_with_the_run(probe: tuple[WorkerClient, Worke
         assert 2.0 <= long[key] / short[key] <= 4.5, (key, short, long)
 
 
-def test_the_open_loop_generator_detects_a_corrupted_echo() -> None:
+@pytest.mark.parametrize("impl", IMPLS)
+def test_the_open_loop_generator_process_detects_a_corrupted_echo(impl: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(IMPL_ENV, impl)
     with (
         WorkerClient("faulty", env={**EXTRA, "COROBENCH_FAULT": "corrupt_echo"}) as worker,
         echo_server(worker, None) as port,
         open_loop_generator() as generator,
     ):
+        assert generator.hello["generator_impl"] == impl
         generator.call({"op": "connect", "port": port, "connections": 2, "message_size": 1024}, 30, "")
         with pytest.raises(WorkloadFailed, match="echoed byte"):
             offer(generator, 1000, 0.1, warmup_s=0.0)
+
+
+# -- the generator's two loops (C and Python), side by side in this process ------------------------
+
+
+@contextmanager
+def open_loop(impl: str, port: int, connections: int, size: int) -> Iterator[OpenLoopGenerator]:
+    gen = OpenLoopGenerator(impl)
+    try:
+        gen.connect(port, connections, size)
+        yield gen
+    finally:
+        gen.close()
+
+
+def streams_sent(gen: OpenLoopGenerator) -> list[int]:
+    return [conn.sent for conn in gen._connections]
+
+
+def test_the_schedule_is_poisson_on_uniformly_chosen_connections_and_fixed_by_its_seed() -> None:
+    rate, connections = 50_000.0, 10
+    planned = schedule(rate, 0.5, 2.0, connections, seed=3)
+    gaps = [b - a for a, b in zip(planned.offsets, planned.offsets[1:], strict=False)]
+    assert statistics.fmean(gaps) == pytest.approx(1 / rate, rel=0.01)
+    assert statistics.stdev(gaps) == pytest.approx(1 / rate, rel=0.02)  # exponential: stdev = mean
+    assert planned.offsets[0] > 0 and planned.offsets[-1] < 2.5
+    per_connection = Counter(planned.picks)
+    assert sorted(per_connection) == list(range(connections))
+    assert max(per_connection.values()) / min(per_connection.values()) < 1.05
+    assert all(o < 0.5 for o in planned.offsets[: planned.first_measured])
+    assert all(o >= 0.5 for o in planned.offsets[planned.first_measured :])
+    assert planned.measured == pytest.approx(2.0 * rate, rel=0.02)
+    again, other = schedule(rate, 0.5, 2.0, connections, seed=3), schedule(rate, 0.5, 2.0, connections, seed=4)
+    assert again == planned and other.offsets != planned.offsets
+
+
+@pytest.mark.parametrize(("connections", "size", "rate"), [(4, 1024, 20_000.0), (3, 200_000, 300.0)])
+def test_both_loops_send_the_same_schedule_and_check_every_echo(connections: int, size: int, rate: float) -> None:
+    """200 KB messages overrun a send() and a 64 KiB recv(): bytes wait in the pending buffer, several in flight."""
+    seed, warmup_s, duration_s = 11, 0.05, 0.3
+    planned = schedule(rate, warmup_s, duration_s, connections, seed)
+    scheduled = Counter(planned.picks)
+    sent: dict[str, list[int]] = {}
+    with reference_server() as server:
+        for impl in BUILT:
+            with open_loop(impl, server.hello["port"], connections, size) as gen:
+                for round_ in (1, 2):  # the second measurement carries on along the same streams
+                    measured = gen.measure(rate, warmup_s, duration_s, 2.0, seed)
+                    assert measured["generator_impl"] == impl
+                    assert measured["messages"] == planned.measured
+                    assert measured["messages_not_echoed"] == 0
+                    assert 0 < measured["latency_p50_s"] <= measured["latency_max_s"] < 2.0
+                    assert streams_sent(gen) == [round_ * scheduled[i] * size for i in range(connections)]
+                    assert [c.received for c in gen._connections] == streams_sent(gen)
+                sent[impl] = streams_sent(gen)
+    assert len(set(map(tuple, sent.values()))) == 1, sent
+
+
+@contextmanager
+def misbehaving_server(
+    serve: Callable[[socket.socket, threading.Event], None],
+) -> Iterator[tuple[int, list[socket.socket]]]:
+    """(port, connections accepted) of a server in this process serving each connection with ``serve``
+    in a thread of its own (the C loop releases the GIL; the Python loop's polls let it go) until the
+    event is set; a connection the generator closed ends its thread quietly."""
+    listener = socket.create_server((ECHO_HOST, 0))
+    listener.settimeout(0.05)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def quietly(conn: socket.socket) -> None:
+        try:
+            serve(conn, stop)
+        except OSError:
+            pass
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            accepted.append(conn)
+            threading.Thread(target=quietly, args=(conn,), daemon=True).start()
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    try:
+        yield listener.getsockname()[1], accepted
+    finally:
+        stop.set()
+        acceptor.join()
+        listener.close()
+        for conn in accepted:
+            conn.close()
+
+
+def read_message(conn: socket.socket) -> bytes:
+    data = b""
+    while len(data) < 1024:
+        chunk = conn.recv(1024 - len(data))
+        if not chunk:
+            raise ConnectionAbortedError("the generator closed the connection")
+        data += chunk
+    return data
+
+
+def echo_one_with_extra(conn: socket.socket, stop: threading.Event) -> None:
+    """Echo the first message and one byte more, then hold the connection open."""
+    conn.sendall(read_message(conn) + b"\xff")
+    stop.wait()
+
+
+def echo_one_then_close(conn: socket.socket, stop: threading.Event) -> None:
+    """Echo the first message, then close the sending side (a FIN, not a reset)."""
+    conn.sendall(read_message(conn))
+    conn.shutdown(socket.SHUT_WR)
+    stop.wait()
+
+
+def echo_one_then_corrupt(conn: socket.socket, stop: threading.Event) -> None:
+    """Echo the first message, then the second with its first byte changed (0xff: no message holds it)."""
+    conn.sendall(read_message(conn))
+    conn.sendall(b"\xff" + read_message(conn)[1:])
+    stop.wait()
+
+
+def swallow(conn: socket.socket, stop: threading.Event) -> None:
+    """Read everything, echo nothing."""
+    while conn.recv(65536) and not stop.is_set():
+        pass
+
+
+LONE = (10.0, 0.0, 1.0, 11)
+"""(rate, warm-up, duration, seed) on one connection: the second message comes long after the first's echo,
+so what a misbehaving server does to the first is seen before the second is sent."""
+
+
+def test_the_lone_schedule_leaves_time_to_answer_the_first_message() -> None:
+    rate, warmup_s, duration_s, seed = LONE
+    offsets = schedule(rate, warmup_s, duration_s, 1, seed).offsets
+    assert len(offsets) >= 3 and offsets[0] < 0.1 and min(offsets[1] - offsets[0], offsets[2] - offsets[1]) > 0.05
+
+
+@contextmanager
+def bad_server(case: str) -> Iterator[int]:
+    """The port of a server misbehaving as ``case`` says: a ``faulty`` model's fault, or one served here."""
+    here = {"extra": echo_one_with_extra, "closed": echo_one_then_close, "second_corrupt": echo_one_then_corrupt}
+    if case in here:
+        with misbehaving_server(here[case]) as (port, _):
+            yield port
+    else:
+        with (
+            WorkerClient("faulty", env={**EXTRA, "COROBENCH_FAULT": case}) as worker,
+            echo_server(worker, None) as port,
+        ):
+            yield port
+
+
+def bad_echo_report(impl: str, case: str) -> str:
+    rate, warmup_s, duration_s, seed = LONE
+    with (
+        bad_server(case) as port,
+        open_loop(impl, port, 1, 1024) as gen,
+        pytest.raises((WrongResult, OSError)) as failure,
+    ):
+        gen.measure(rate, warmup_s, duration_s, 1.0, seed)
+    return f"{type(failure.value).__name__}: {failure.value}"
+
+
+@pytest.mark.skipif(compiled_loop is None, reason=NOT_BUILT)
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("corrupt_echo", "WrongResult: connection 0, stream offset 1: echoed byte 0xfe, sent 0x01"),
+        ("second_corrupt", "WrongResult: connection 0, stream offset 1024: echoed byte 0xff, sent 0x00"),
+        ("extra", "WrongResult: connection 0, stream offset 1024: the server echoed 1 bytes more than were sent"),
+        (
+            "closed",
+            "WrongResult: connection 0, stream offset 1024: the server closed the connection with 0 bytes still "
+            "to echo",
+        ),
+        ("reset_echo", "ConnectionResetError: [Errno 104] Connection reset by peer"),
+    ],
+)
+def test_both_loops_report_a_wrong_extra_or_missing_echo_alike(case: str, expected: str) -> None:
+    assert {impl: bad_echo_report(impl, case) for impl in ("python", "c")} == {"python": expected, "c": expected}
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_messages_never_echoed_are_counted_at_their_age_and_the_connections_reopened(impl: str) -> None:
+    rate, warmup_s, duration_s, drain_s, connections = 2000.0, 0.05, 0.2, 0.3, 3
+    with misbehaving_server(swallow) as (port, accepted), open_loop(impl, port, connections, 1024) as gen:
+        measured = gen.measure(rate, warmup_s, duration_s, drain_s, 5)
+        assert measured["messages"] == schedule(rate, warmup_s, duration_s, connections, 5).measured > 0
+        assert measured["messages_not_echoed"] == measured["messages"]
+        assert measured["achieved_msgs_per_s"] == 0
+        # each waited at least the drain (every one was due before the schedule ended), at most the whole run
+        assert drain_s <= measured["latency_p50_s"] <= measured["latency_max_s"] <= measured["elapsed_s"]
+        assert measured["drain_s"] >= drain_s
+        deadline = time.monotonic() + 5
+        while len(accepted) < 2 * connections and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(accepted) == 2 * connections  # the next measurement starts on fresh streams
+        assert streams_sent(gen) == [0] * connections
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_the_sleeping_form_keeps_the_same_schedule(impl: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``COROBENCH_OPEN_LOOP_SLEEP=1``: the timerfd wakes the loop before each due time, nothing is lost."""
+    monkeypatch.setenv(IMPL_ENV, impl)
+    monkeypatch.setenv(SLEEP_ENV, "1")
+    rate, warmup_s, duration_s = 2000.0, 0.05, 0.3
+    with reference_server() as server, open_loop_generator() as generator:
+        pin_pair(server, generator)
+        generator.call({"op": "connect", "port": server.hello["port"], "connections": 3, "message_size": 1024}, 30, "")
+        request = {"op": "measure", "rate": rate, "warmup_s": warmup_s, "duration_s": duration_s, "drain_s": 1.0}
+        measured = generator.call({**request, "seed": 2}, 60, f"{rate} msgs/s")
+    assert measured["generator_impl"] == impl
+    assert measured["messages"] == schedule(rate, warmup_s, duration_s, 3, 2).measured
+    assert measured["messages_not_echoed"] == 0
+    assert measured["achieved_msgs_per_s"] == pytest.approx(rate, rel=0.25)
+    # no more than a scheduler's hiccup late (a generator that slept through its timer would be a schedule behind)
+    assert measured["generator_lag_max_s"] < 0.1
+
+
+def test_the_generator_process_says_which_loop_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(IMPL_ENV, "python")
+    with reference_server() as server, open_loop_generator() as generator:
+        assert generator.hello["generator_impl"] == "python"
+        generator.call({"op": "connect", "port": server.hello["port"], "connections": 2, "message_size": 64}, 30, "")
+        assert offer(generator, 1000, 0.1, warmup_s=0.0)["generator_impl"] == "python"
 
 
 # -- the capacity search, on synthetic servers ----------------------------------------------------

@@ -3,8 +3,9 @@
 ``python -m benchmarks.harness.generator_trust [RATES] [--repeats N]`` (run it under the CPU lock)
 offers each rate to the reference echo server (``workloads.peers.reference_server``: an epoll loop
 that echoes 1 KiB in a few microseconds, on the other core) over 10 connections, ``repeats`` times,
-and prints the generator's lag p99 and max and the latency p50/p99 per rate, then the highest rate
-whose median lag p99 stayed within ``tcp_latency.LAG_BOUND_S``.
+and prints which loop the generator ran (``COROBENCH_GENERATOR=c|python`` chooses), the generator's lag
+p99 and max and the latency p50/p99 per rate, then the highest rate whose median lag p99 stayed within
+``tcp_latency.LAG_BOUND_S``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def main() -> None:
     with reference_server() as server, open_loop_generator() as generator:
         pin_pair(server, generator)
         generator.call({"op": "connect", "port": server.hello["port"], "connections": 10, "message_size": 1024}, 30, "")
+        print(f"generator loop: {generator.hello['generator_impl']} (COROBENCH_GENERATOR=c|python chooses)")
         for rate in (float(r) for r in args.rates.split(",")):
             runs = [
                 generator.call(

@@ -54,14 +54,21 @@ IMPL_ENV = "COROBENCH_GENERATOR"
 IMPLS = ("c", "python")
 
 
-def chosen_impl() -> str:
-    """``COROBENCH_GENERATOR`` if set (``c`` or ``python``), else C when the extension is built."""
-    wanted = os.environ.get(IMPL_ENV) or ("c" if compiled_loop is not None else "python")
+def choose_impl(compiled: ModuleType | None, name: str) -> str:
+    """``COROBENCH_GENERATOR`` if set (``c`` or ``python``), else C when the extension ``name`` is built.
+
+    Shared by both generators (this one and the open loop), each passing its own extension."""
+    wanted = os.environ.get(IMPL_ENV) or ("c" if compiled is not None else "python")
     if wanted not in IMPLS:
         raise ValueError(f"{IMPL_ENV}={wanted!r}; expected one of {', '.join(IMPLS)}")
-    if wanted == "c" and compiled_loop is None:
-        raise RuntimeError(f"{IMPL_ENV}=c but workloads.peers._echo_loop is not built (pip install -e .)")
+    if wanted == "c" and compiled is None:
+        raise RuntimeError(f"{IMPL_ENV}=c but {name} is not built (pip install -e .)")
     return wanted
+
+
+def chosen_impl() -> str:
+    """The closed loop's impl: ``choose_impl`` for ``workloads.peers._echo_loop``."""
+    return choose_impl(compiled_loop, "workloads.peers._echo_loop")
 
 
 class _Connection:

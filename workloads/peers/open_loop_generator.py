@@ -19,17 +19,29 @@ byte in order.
   message still not echoed then is counted in ``messages_not_echoed`` and recorded at its age then (a
   lower bound of its latency), so a hung server cannot look fast; the connections are then reopened.
 
+The schedule (``schedule``: exponential gaps and uniform connection picks, drawn in that order from
+``random.Random(seed)``) is computed before the run, as offsets from its start, so both loops below
+offer the same messages at the same times to the same connections for a seed.
+
+The measurement's loop exists twice with the same wire behaviour, call for call: in C
+(``workloads.peers._open_loop``, built by ``pip install -e .``: on loopback the generator's ``send()``
+runs the kernel's TCP receive path of the server's socket, so only a loop with almost no user-space
+work keeps its schedule well above the rates the fastest servers echo: against the reference server
+the C loop kept lag p99 within 200 us to about 300 k msgs/s here, the Python loop to about 150 k)
+and in Python (one ``epoll``, per-connection state in slots), the fallback where the extension is
+not built. ``COROBENCH_GENERATOR=c|python`` picks one (default: C when built), as for the
+closed-loop generator; every measurement reports ``generator_impl``.
+
 Latencies and lags are kept as integer microseconds during the run and recorded afterwards into HDR
 histograms (``hdrh``, 3 significant figures; values with their counts), so the hot loop does no
-histogram work. The loop is lean: one ``epoll``, per-connection state in slots, and the schedule kept
-by a ``timerfd`` (nanosecond resolution, where epoll's own timeout rounds up to whole milliseconds)
-armed ``SPIN_S`` before the next due time; the rest is spent polling without blocking, because a
-sleeping vCPU here took 30-40 us to wake (median). With ``BUSY_POLL`` (the default) it never blocks
-while messages are scheduled: at low rates the vCPU otherwise went idle between sends, and the
-hypervisor took milliseconds to run it again at the tail (lag p99 1-20 ms at 1 000-3 000 msgs/s in a
-default run on a quiet machine), so the generator measured its own wake-ups. It has a core of its
-own (the harness pins it), so spinning takes nothing from the server; ``COROBENCH_OPEN_LOOP_SLEEP=1``
-restores the sleeping form.
+histogram work. With ``BUSY_POLL`` (the default) the loop never blocks while messages are scheduled:
+at low rates the vCPU otherwise went idle between sends, and the hypervisor took milliseconds to run
+it again at the tail (lag p99 1-20 ms at 1 000-3 000 msgs/s in a default run on a quiet machine), so
+the generator measured its own wake-ups. It has a core of its own (the harness pins it), so spinning
+takes nothing from the server. ``COROBENCH_OPEN_LOOP_SLEEP=1`` (``SLEEP_ENV``) restores the sleeping
+form: a ``timerfd`` (nanosecond resolution, where epoll's own timeout rounds up to whole
+milliseconds) armed ``SPIN_S`` before the next due time, and polling without blocking from then on,
+because a sleeping vCPU here took 30-40 us to wake (median).
 The clock is ``time.monotonic`` (``CLOCK_MONOTONIC``, the timerfd's clock).
 """
 
@@ -42,24 +54,76 @@ import select
 import socket
 import sys
 import time
+from array import array
+from bisect import bisect_left
 from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from workloads.peers.load_generator import choose_impl
 from workloads.runtime import allocator
 from workloads.runtime.errors import WrongResult
 from workloads.runtime.serve import raise_open_files_limit, serve_requests
 from workloads.specs.echo_data import ECHO_HOST, message
+
+try:
+    from workloads.peers import _open_loop as _compiled_loop
+
+    compiled_loop: ModuleType | None = _compiled_loop
+except ImportError:  # not built: the Python loop below runs, and says so
+    compiled_loop = None
 
 RECV_BYTES = 64 * 1024
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9, "p9999": 99.99}
 HISTOGRAM_MAX_US = 3_600_000_000
 """Largest value the histograms track: one hour, in microseconds."""
 SPIN_S = 100e-6
-BUSY_POLL = os.environ.get("COROBENCH_OPEN_LOOP_SLEEP") != "1"
 """The timer fires this long before a due time; the generator then polls without blocking until it."""
+SLEEP_ENV = "COROBENCH_OPEN_LOOP_SLEEP"
+BUSY_POLL = os.environ.get(SLEEP_ENV) != "1"
+"""Never block while messages are scheduled (unless ``SLEEP_ENV`` is ``1``); read here only, passed to both loops."""
 TIMER_ABSTIME = 1
+
+
+def chosen_impl() -> str:
+    """The open loop's impl: ``load_generator.choose_impl`` for ``workloads.peers._open_loop``."""
+    return choose_impl(compiled_loop, "workloads.peers._open_loop")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Message k is due ``offsets[k]`` seconds after the start, on connection ``picks[k]``; those from
+    ``first_measured`` on fall in the measured part (the earlier ones in the warm-up)."""
+
+    offsets: array[float]
+    picks: array[int]
+    first_measured: int
+
+    @property
+    def measured(self) -> int:
+        return len(self.offsets) - self.first_measured
+
+
+def schedule(rate: float, warmup_s: float, duration_s: float, connections: int, seed: int) -> Schedule:
+    """The Poisson schedule of ``rate`` messages/s over ``warmup_s + duration_s``, each on a random connection.
+
+    Draws from ``random.Random(seed)`` in this order: the first gap, then per message its connection and
+    the gap to the next."""
+    rng = random.Random(seed)
+    gap, pick = rng.expovariate, rng.random
+    end = warmup_s + duration_s
+    offsets, picks = array("d"), array("i")
+    add_offset, add_pick = offsets.append, picks.append
+    at = gap(rate)
+    while at < end:
+        add_offset(at)
+        add_pick(int(pick() * connections))
+        at += gap(rate)
+    return Schedule(offsets, picks, bisect_left(offsets, warmup_s))
 
 
 class _Timer:
@@ -84,8 +148,8 @@ class _Timer:
 
 class _Connection:
     __slots__ = (
-        "due",
         "fd",
+        "in_flight",
         "index",
         "pattern",
         "payload",
@@ -110,15 +174,29 @@ class _Connection:
         self.pattern = payload * (RECV_BYTES // len(payload) + 2)
         self.pending = bytearray()
         """Bytes due to be sent that the socket has not taken yet."""
-        self.due: deque[float] = deque()
-        """Scheduled send times of the messages in flight, oldest first."""
+        self.in_flight: deque[int] = deque()
+        """Schedule indices of the messages in flight, oldest first."""
         self.sent = 0
         """Bytes put into the stream so far (sent or pending)."""
         self.received = 0
 
 
+@dataclass
+class _Run:
+    """What one run of either loop leaves: latencies and lags (us, one per measured message) and counts."""
+
+    start: float
+    finished: float
+    latencies_us: Iterable[int]
+    lags_us: Iterable[int]
+    echoed_in_window: int
+    not_echoed: int
+    in_flight: int
+
+
 class OpenLoopGenerator:
-    def __init__(self) -> None:
+    def __init__(self, impl: str | None = None) -> None:
+        self.impl = impl or chosen_impl()
         self._connections: list[_Connection] = []
         self._by_fd: dict[int, _Connection] = {}
         self._epoll = select.epoll()
@@ -154,44 +232,72 @@ class OpenLoopGenerator:
             raise RuntimeError("measure before connect")
         if rate <= 0 or duration_s <= 0:
             raise ValueError(f"rate and duration must be positive (rate={rate}, duration_s={duration_s})")
-        latencies_us: list[int] = []
-        lags_us: list[int] = []
-        run = self._run(rate, warmup_s, duration_s, drain_s, seed, latencies_us, lags_us)
-        not_echoed = run.pop("messages_not_echoed")
-        if not_echoed:  # the streams still carry those messages: start the next measurement on fresh ones
+        planned = schedule(rate, warmup_s, duration_s, len(self._connections), seed)
+        run_loop = self._run_c if self.impl == "c" else self._run_python
+        run = run_loop(planned, warmup_s, duration_s, drain_s)
+        if run.in_flight:  # the streams still carry those messages: start the next measurement on fresh ones
             self.connect(self._port, len(self._connections), self._message_size)
-        latency = _histogram(latencies_us)
-        lag = _histogram(lags_us)
+        latency = _histogram(run.latencies_us)
+        lag = _histogram(run.lags_us)
+        schedule_end = run.start + warmup_s + duration_s
         metrics: dict[str, Any] = {
-            **run,
+            "messages": planned.measured,
+            "messages_not_echoed": run.not_echoed,
+            # measured messages echoed before the schedule ended, per second of the measured part
+            "achieved_msgs_per_s": run.echoed_in_window / duration_s,
+            "elapsed_s": run.finished - run.start,
+            "drain_s": max(0.0, run.finished - schedule_end),
             "offered_msgs_per_s": rate,
-            "messages_not_echoed": not_echoed,
             "latency_mean_s": latency.get_mean_value() / 1e6,
             "latency_max_s": latency.get_max_value() / 1e6,
             "generator_lag_p99_s": lag.get_value_at_percentile(99.0) / 1e6,
             "generator_lag_max_s": lag.get_max_value() / 1e6,
+            "generator_impl": self.impl,
         }
         values = latency.get_percentile_to_value_dict(list(PERCENTILES.values()))
         for name, percentile in PERCENTILES.items():
             metrics[f"latency_{name}_s"] = values[percentile] / 1e6
         return metrics
 
-    def _run(
-        self,
-        rate: float,
-        warmup_s: float,
-        duration_s: float,
-        drain_s: float,
-        seed: int,
-        latencies_us: list[int],
-        lags_us: list[int],
-    ) -> dict[str, Any]:
+    def _run_c(self, planned: Schedule, warmup_s: float, duration_s: float, drain_s: float) -> _Run:
+        assert compiled_loop is not None
+        connections = self._connections
+        lags_us = array("q", bytes(8 * planned.measured))
+        latencies_us = array("q", bytes(8 * planned.measured))
+        start, finished, echoed_in_window, not_echoed, in_flight, sent, received, bad = compiled_loop.run(
+            self._epoll.fileno(),
+            self._timer.fd,
+            [c.fd for c in connections],
+            [c.pattern for c in connections],
+            [c.size for c in connections],
+            planned.offsets,
+            planned.picks,
+            planned.first_measured,
+            lags_us,
+            latencies_us,
+            warmup_s,
+            duration_s,
+            drain_s,
+            SPIN_S,
+            BUSY_POLL,
+        )
+        for conn, sent_bytes, received_bytes in zip(connections, sent, received, strict=True):
+            conn.sent += sent_bytes
+            conn.received += received_bytes
+        if bad is not None:
+            index, data = bad
+            conn = connections[index]
+            raise WrongResult(_describe_bad_echo(conn, data, conn.sent - conn.received))
+        return _Run(start, finished, latencies_us, lags_us, echoed_in_window, not_echoed, in_flight)
+
+    def _run_python(self, planned: Schedule, warmup_s: float, duration_s: float, drain_s: float) -> _Run:
+        """The fallback loop: the C loop's behaviour, in Python."""
         connections = self._connections
         by_fd = self._by_fd
-        count = len(connections)
-        rng = random.Random(seed)
-        gap = rng.expovariate
-        pick = rng.random
+        offsets, picks, first_measured = planned.offsets, planned.picks, planned.first_measured
+        total = len(offsets)
+        latencies_us: list[int] = []
+        lags_us: list[int] = []
         clock = time.monotonic
         poll = self._epoll.poll
         arm = self._timer.arm
@@ -209,18 +315,18 @@ class OpenLoopGenerator:
         measure_from = start + warmup_s
         schedule_end = measure_from + duration_s
         deadline = schedule_end + drain_s
-        due = start + gap(rate)
+        following = 0
+        """The next message of the schedule."""
+        due = start + offsets[0] if total else inf
         in_flight = 0
-        measured = 0
         echoed_in_window = 0
         while True:
             now = clock()
             while due <= now:
-                conn = connections[int(pick() * count)]
-                if due >= measure_from:
+                conn = connections[picks[following]]
+                if following >= first_measured:
                     record_lag(int((now - due) * 1e6))
-                    measured += 1
-                conn.due.append(due)
+                conn.in_flight.append(following)
                 in_flight += 1
                 size = conn.size
                 conn.sent += size
@@ -234,8 +340,10 @@ class OpenLoopGenerator:
                     if taken < size:
                         conn.pending += conn.payload[taken:]
                         modify(conn.fd, read_write)
-                due += gap(rate)
-                if due >= schedule_end:
+                following += 1
+                if following < total:
+                    due = start + offsets[following]
+                else:
                     due = inf
                     arm(0)  # an expired timer stays readable: disarm it for the drain
                 now = clock()
@@ -265,7 +373,10 @@ class OpenLoopGenerator:
                 if events & readable:
                     position = conn.received
                     outstanding = conn.sent - position
-                    data = conn.recv(RECV_BYTES if outstanding > RECV_BYTES else outstanding or 1)
+                    try:
+                        data = conn.recv(RECV_BYTES if outstanding > RECV_BYTES else outstanding or 1)
+                    except BlockingIOError:
+                        continue
                     length = len(data)
                     offset = position % conn.size
                     if not length or length > outstanding or data != conn.pattern[offset : offset + length]:
@@ -276,31 +387,24 @@ class OpenLoopGenerator:
                         now = clock()
                         in_flight -= completed
                         for _ in range(completed):
-                            sent_due = conn.due.popleft()
-                            if sent_due >= measure_from:
-                                record_latency(int((now - sent_due) * 1e6))
+                            echoed = conn.in_flight.popleft()
+                            if echoed >= first_measured:
+                                record_latency(int((now - (start + offsets[echoed])) * 1e6))
                                 if now < schedule_end:
                                     echoed_in_window += 1
         finished = clock()
         arm(0)
         not_echoed = 0
         for conn in connections:
-            for sent_due in conn.due:
-                if sent_due >= measure_from:
-                    record_latency(int((finished - sent_due) * 1e6))
+            for unanswered in conn.in_flight:
+                if unanswered >= first_measured:
+                    record_latency(int((finished - (start + offsets[unanswered])) * 1e6))
                     not_echoed += 1
-            conn.due.clear()
-        return {
-            "messages": measured,
-            "messages_not_echoed": not_echoed,
-            # measured messages echoed before the schedule ended, per second of the measured part
-            "achieved_msgs_per_s": echoed_in_window / duration_s,
-            "elapsed_s": finished - start,
-            "drain_s": max(0.0, finished - schedule_end),
-        }
+            conn.in_flight.clear()
+        return _Run(start, finished, latencies_us, lags_us, echoed_in_window, not_echoed, in_flight)
 
 
-def _histogram(values_us: list[int]) -> HdrHistogram:
+def _histogram(values_us: Iterable[int]) -> HdrHistogram:
     histogram = HdrHistogram(1, HISTOGRAM_MAX_US, 3)
     for value, count in Counter(values_us).items():
         histogram.record_value(min(max(value, 1), HISTOGRAM_MAX_US), count)
@@ -336,6 +440,7 @@ def main(argv: list[str]) -> int:
             ),
             "close": lambda r: generator.close(),
         },
+        hello={"generator_impl": generator.impl},
     )
 
 

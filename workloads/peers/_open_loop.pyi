@@ -1,0 +1,22 @@
+"""Types of the open-loop generator's C loop (``_open_loop.c``)."""
+
+from array import array
+
+def run(
+    epoll_fd: int,
+    timer_fd: int,
+    fds: list[int],
+    patterns: list[bytes],
+    sizes: list[int],
+    offsets: array[float],
+    picks: array[int],
+    first_measured: int,
+    lags_us: array[int],
+    latencies_us: array[int],
+    warmup_s: float,
+    duration_s: float,
+    drain_s: float,
+    spin_s: float,
+    busy_poll: bool,
+    /,
+) -> tuple[float, float, int, int, int, list[int], list[int], tuple[int, bytes] | None]: ...
