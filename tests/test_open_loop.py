@@ -389,7 +389,7 @@ def test_messages_never_echoed_are_counted_at_their_age_and_the_connections_reop
 
 @pytest.mark.parametrize("impl", IMPLS)
 def test_the_sleeping_form_keeps_the_same_schedule(impl: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``COROBENCH_OPEN_LOOP_SLEEP=1``: the timerfd wakes the loop before each due time, nothing is lost."""
+    """``COROBENCH_GENERATOR_SLEEP=1``: the timerfd wakes the loop before each due time, nothing is lost."""
     monkeypatch.setenv(IMPL_ENV, impl)
     monkeypatch.setenv(SLEEP_ENV, "1")
     rate, warmup_s, duration_s = 2000.0, 0.05, 0.3

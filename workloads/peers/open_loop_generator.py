@@ -38,8 +38,8 @@ histogram work. With ``BUSY_POLL`` (the default) the loop never blocks while mes
 at low rates the vCPU otherwise went idle between sends, and the hypervisor took milliseconds to run
 it again at the tail (lag p99 1-20 ms at 1 000-3 000 msgs/s in a default run on a quiet machine), so
 the generator measured its own wake-ups. It has a core of its own (the harness pins it), so spinning
-takes nothing from the server. ``COROBENCH_OPEN_LOOP_SLEEP=1`` (``SLEEP_ENV``) restores the sleeping
-form: a ``timerfd`` (nanosecond resolution, where epoll's own timeout rounds up to whole
+takes nothing from the server. ``COROBENCH_GENERATOR_SLEEP=1`` (``SLEEP_ENV``, shared with the other
+peers) restores the sleeping form: a ``timerfd`` (nanosecond resolution, where epoll's own timeout rounds up to whole
 milliseconds) armed ``SPIN_S`` before the next due time, and polling without blocking from then on,
 because a sleeping vCPU here took 30-40 us to wake (median).
 The clock is ``time.monotonic`` (``CLOCK_MONOTONIC``, the timerfd's clock).
@@ -64,6 +64,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from workloads.peers import waiting
 from workloads.peers.load_generator import choose_impl
 from workloads.runtime import allocator
 from workloads.runtime.errors import WrongResult
@@ -83,9 +84,10 @@ HISTOGRAM_MAX_US = 3_600_000_000
 """Largest value the histograms track: one hour, in microseconds."""
 SPIN_S = 100e-6
 """The timer fires this long before a due time; the generator then polls without blocking until it."""
-SLEEP_ENV = "COROBENCH_OPEN_LOOP_SLEEP"
-BUSY_POLL = os.environ.get(SLEEP_ENV) != "1"
-"""Never block while messages are scheduled (unless ``SLEEP_ENV`` is ``1``); read here only, passed to both loops."""
+SLEEP_ENV = waiting.SLEEP_ENV
+BUSY_POLL = waiting.spins()
+"""Never block while messages are scheduled (unless ``SLEEP_ENV`` is ``1``, which makes every peer
+sleep: ``workloads.peers.waiting``); read here only, passed to both loops."""
 TIMER_ABSTIME = 1
 
 
