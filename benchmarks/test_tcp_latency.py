@@ -3,7 +3,8 @@
 One cell per model variant starts the server once. The tcp_echo closed-loop generator first measures
 the server's saturated throughput; then the open-loop generator (its own process, on the generator
 core) offers the common absolute rates (the pytest-benchmark rounds; a round's value is the p99 at
-that rate), the fractions of the saturated throughput, and the capacity search's rates. Every rate's
+that rate), an overload (the open-loop saturated throughput is the rate the server echoed under it),
+the fractions of the open-loop saturated throughput, and the capacity search's rates. Every rate's
 percentiles, lag and server CPU use are saved under ``extra_info["rates"]``. See
 ``workloads/specs/tcp_latency.py`` for the method.
 """
@@ -81,17 +82,19 @@ def test_tcp_latency(
                 return Round(to_quanta(measured["latency_p99_s"]), measured)
 
             rounds = measure(benchmark, virtual_clock, cell, one_round)
+            # after the common rates, so their server has not yet carried an overload's backlog
+            open_loop = spec.open_loop_saturation(offer(round(spec.overload_rate(saturated)), "overload"))
             for fraction in spec.FRACTIONS[profile]:
-                offer(round(fraction * saturated), "fraction", fraction)
+                offer(round(fraction * open_loop["msgs_per_s"]), "fraction", fraction)
             for target in spec.TARGETS_S.values():
                 for _ in range(spec.SEARCH_STEPS[profile]):
-                    rate = spec.next_rate([spec.measurement_point(m) for m in measurements], target, saturated)
+                    rate = spec.next_rate(spec.search_points(measurements), target, saturated)
                     if rate is None:
                         break
                     offer(round(rate), "search", retries=0)
             generator.call({"op": "close"}, 60, context)
     benchmark.extra_info.update(WORKLOAD.summarize(rounds, cell.params))  # type: ignore[arg-type]
-    benchmark.extra_info.update(WORKLOAD.summarize_sweep(measurements, saturated))
+    benchmark.extra_info.update(WORKLOAD.summarize_sweep(measurements, saturated, open_loop))
     benchmark.extra_info.update(pinned_to_separate_cores=pinned)
 
 

@@ -51,20 +51,10 @@ def tcp_echo_server(variant: str, control: ServerControl) -> None:
                     partial[conn] = b""
                     continue
                 conn = key.fileobj  # type: ignore[assignment]
-                if variant == "stalls":
-                    data = conn.recv(65536)
-                    if data:
-                        conn.sendall(data)
-                else:
-                    data = conn.recv(MESSAGE_BYTES - len(partial[conn]))
-                    if data:
-                        partial[conn] += data
-                        if len(partial[conn]) == MESSAGE_BYTES:
-                            serve_until = time.perf_counter() + SERVICE_S
-                            while time.perf_counter() < serve_until:
-                                pass
-                            conn.sendall(partial[conn])
-                            partial[conn] = b""
+                try:
+                    data = serve_one(variant, conn, partial)
+                except ConnectionError:  # the generator reopens connections that still carry messages
+                    data = b""
                 if not data:
                     selector.unregister(conn)
                     del partial[conn]
@@ -72,3 +62,22 @@ def tcp_echo_server(variant: str, control: ServerControl) -> None:
             if variant == "stalls" and time.monotonic() >= next_stall:
                 time.sleep(STALL_S)
                 next_stall += STALL_EVERY_S
+
+
+def serve_one(variant: str, conn: socket.socket, partial: dict[socket.socket, bytes]) -> bytes:
+    """Read what one ready connection has (b"" when it closed) and echo what is complete."""
+    if variant == "stalls":
+        data = conn.recv(65536)
+        if data:
+            conn.sendall(data)
+        return data
+    data = conn.recv(MESSAGE_BYTES - len(partial[conn]))
+    if data:
+        partial[conn] += data
+        if len(partial[conn]) == MESSAGE_BYTES:
+            serve_until = time.perf_counter() + SERVICE_S
+            while time.perf_counter() < serve_until:
+                pass
+            conn.sendall(partial[conn])
+            partial[conn] = b""
+    return data
