@@ -82,7 +82,7 @@ def test_an_interrupted_run_keeps_its_results_and_leaves_no_process(tmp_path: Pa
     saved = list(tmp_path.glob("*/*.json"))
     assert len(saved) == 1, f"expected one saved run, found {saved}\n{output}"
     data = json.loads(saved[0].read_text())
-    assert data["corobench"]["partial"] is True
+    assert data["corobench"]["partial"] is True, f"the run was not marked interrupted:\n{output[-4000:]}"
     assert data["corobench"]["interrupted_by"] == ("SIGINT" if signum == signal.SIGINT else "SIGTERM")
     assert len(data["benchmarks"]) >= 2
     for bench in data["benchmarks"]:
