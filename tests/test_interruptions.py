@@ -24,6 +24,10 @@ from tests.session_runner import REPO_ROOT, processes_tagged
 STOP_BOUND_S = 20.0
 
 
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_run(storage: Path, tag: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
@@ -43,6 +47,9 @@ def start_run(storage: Path, tag: str) -> subprocess.Popen[str]:
         ],
         cwd=REPO_ROOT,
         env={**os.environ, "COROBENCH_TEST_TAG": tag},
+        # As a terminal starts it: a shell running this suite in the background (CI, nohup) leaves SIGINT
+        # ignored, which the child would inherit, and Python never raises KeyboardInterrupt for it then.
+        preexec_fn=default_sigint,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
