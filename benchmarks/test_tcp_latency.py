@@ -4,7 +4,7 @@ One cell per model variant starts the server once. The tcp_echo closed-loop gene
 the server's saturated throughput; then the open-loop generator (its own process, on the generator
 core) offers the common absolute rates (the pytest-benchmark rounds; a round's value is the p99 at
 that rate), an overload (the open-loop saturated throughput is the rate the server echoed under it),
-the fractions of the open-loop saturated throughput, and the capacity search's rates. Every rate's
+the fractions of the closed-loop throughput, and the capacity search's rates. Every rate's
 percentiles, lag and server CPU use are saved under ``extra_info["rates"]``. See
 ``workloads/specs/tcp_latency.py`` for the method.
 """
@@ -85,7 +85,7 @@ def test_tcp_latency(
             # after the common rates, so their server has not yet carried an overload's backlog
             open_loop = spec.open_loop_saturation(offer(round(spec.overload_rate(saturated)), "overload"))
             for fraction in spec.FRACTIONS[profile]:
-                offer(round(fraction * open_loop["msgs_per_s"]), "fraction", fraction)
+                offer(round(fraction * saturated), "fraction", fraction)
             for target in spec.TARGETS_S.values():
                 for _ in range(spec.SEARCH_STEPS[profile]):
                     rate = spec.next_rate(spec.search_points(measurements), target, saturated)

@@ -10,12 +10,14 @@ One cell per model variant and parameter set measures, with one server start:
 1. the server's own saturated throughput, twice: closed loop (the tcp_echo generator, a few rounds),
    then open loop, by offering ``OVERLOAD_FACTOR`` times that and taking the rate the server echoed
    (``open_loop_saturation``). They differ: open loop, several messages wait on a connection and a
-   server reads them with one ``recv()``, so most servers echo two to three times their closed-loop
-   rate; the knee of the latency curve sits at the open-loop figure;
+   server reads them with one ``recv()``, so every server here echoed more than 8 times its closed-loop
+   rate (a lower bound: the figure says where the curve ends, not where its knee is);
 2. the common absolute rates (``ABSOLUTE_RATES``), the same for every server: these are the cell's
    pytest-benchmark rounds, and a round's value is **the p99 latency at that rate** (so min is the p99
    at the lowest common rate, max at the highest; the median compares servers at identical load);
-3. fractions of the open-loop saturated throughput (``FRACTIONS``), so every curve shows its knee;
+3. fractions of the closed-loop throughput (``FRACTIONS``), so every curve shows its knee: latency
+   first rises where a server's per-message work saturates, near its closed-loop rate, and can fall again
+   at far higher rates, once messages arrive together and are read many per ``recv()``;
 4. a search for the capacity under each latency target (``TARGETS_S``): the highest offered rate with
    p99 within the target, bracketed from the points above and bisected (geometrically) until the
    bracket is within ``PRECISION`` or the step budget is spent; the bracket is saved with the result.
@@ -70,7 +72,7 @@ FRACTIONS = {
     "default": (0.5, 0.9),
     "full": (0.25, 0.5, 0.75, 0.9, 1.0, 1.1),
 }
-"""Offered rates as fractions of the server's own open-loop saturated throughput (``open_loop_saturation``)."""
+"""Offered rates as fractions of the server's own closed-loop saturated throughput, where its knee lies."""
 SEARCH_STEPS = {"quick": 1, "default": 4, "full": 8}
 """Extra measurements per latency target for the capacity search."""
 TARGETS_S = {"1ms": 1e-3, "10ms": 10e-3}
