@@ -73,12 +73,12 @@ FRACTIONS = {
     "full": (0.25, 0.5, 0.75, 0.9, 1.0, 1.1),
 }
 """Offered rates as fractions of the server's own closed-loop saturated throughput, where its knee lies."""
-SEARCH_STEPS = {"quick": 1, "default": 4, "full": 8}
+SEARCH_STEPS = {"quick": 1, "default": 6, "full": 10}
 """Extra measurements per latency target for the capacity search."""
 TARGETS_S = {"1ms": 1e-3, "10ms": 10e-3}
 PRECISION = 1.1
 """The capacity search stops when its bracket [passes, fails] is within this ratio (10 %)."""
-UP_FACTOR, DOWN_FACTOR = 1.25, 0.5
+UP_FACTOR, DOWN_FACTOR = 1.5, 0.5
 """Steps of the search while it has no bracket yet (above the highest pass, below the lowest fail)."""
 CEILING_OF_SATURATION = 8.0
 """The search never offers more than this multiple of the closed-loop saturated throughput (open loop, several
