@@ -54,6 +54,18 @@ async def main():
     report(times)
 """
 
+EVENTLET = """
+import eventlet; eventlet.monkey_patch()
+def task(i):
+    time.sleep(DELAY); return i
+times = []
+for _ in range(ROUNDS + 1):
+    t = start_round()
+    {gather}
+    end_round(t, times); assert sorted(results) == list(range(N))
+report(times)
+"""
+
 PROGRAMS = {
     "asyncio": "import asyncio" + TASKGROUP + "asyncio.run(main())",
     "asyncio (gather)": """
@@ -112,30 +124,10 @@ for _ in range(ROUNDS + 1):
     end_round(t, times); assert sorted(j.value for j in jobs) == list(range(N))
 report(times)
 """,
-    "eventlet": """
-import eventlet; eventlet.monkey_patch()
-def task(i):
-    time.sleep(DELAY); return i
-times = []
-for _ in range(ROUNDS + 1):
-    t = start_round()
-    threads = [eventlet.spawn(task, i) for i in range(N)]
-    results = [thread.wait() for thread in threads]
-    end_round(t, times); assert sorted(results) == list(range(N))
-report(times)
-""",
-    "eventlet (GreenPool.imap)": """
-import eventlet; eventlet.monkey_patch()
-def task(i):
-    time.sleep(DELAY); return i
-times = []
-for _ in range(ROUNDS + 1):
-    t = start_round()
-    pool = eventlet.GreenPool(N)
-    results = list(pool.imap(task, range(N)))
-    end_round(t, times); assert sorted(results) == list(range(N))
-report(times)
-""",
+    "eventlet": EVENTLET.format(
+        gather="threads = [eventlet.spawn(task, i) for i in range(N)]; results = [g.wait() for g in threads]"
+    ),
+    "eventlet (GreenPool.imap)": EVENTLET.format(gather="results = list(eventlet.GreenPool(N).imap(task, range(N)))"),
     "tornado": """
 from tornado import gen, ioloop
 async def task(i):

@@ -95,10 +95,10 @@ def run_round(model_name: str, model: ModelInterface, request: dict[str, Any]) -
     memory.reset_peak_rss()
     gil_before = gil_enabled()
     Window.last_closed = None
-    with collector.logged(collector.automatic()) as collections:
+    automatic_gc = collector.automatic()
+    with collector.logged(automatic_gc) as collections:
         outcome = workload.run_round(model, variant, request.get("params", {}))
-    gc_metrics = collections.metrics(Window.last_closed)
-    gc_metrics["gc_automatic"] = collector.automatic()
+    gc_metrics = {**collections.metrics(Window.last_closed), "gc_automatic": automatic_gc}
     outcome["metrics"].update(interpreter_metrics(), gil_enabled=gil_before or gil_enabled())
     outcome["metrics"]["library_versions"] = dict(library_versions(model_name))  # read once per worker
     outcome["metrics"]["allocator_state"] = allocator_state

@@ -196,7 +196,8 @@ def measurement_point(measurement: dict[str, Any]) -> Point:
 
 
 def search_points(measurements: list[dict[str, Any]]) -> list[Point]:
-    """The points the capacity search reads: every measurement but the overload (it only sizes the fractions)."""
+    """The points the capacity search reads: every measurement but the overload (it measures the open-loop
+    throughput, far above any knee, and was offered once, not as a step of the search)."""
     return [measurement_point(m) for m in measurements if m["kind"] != "overload"]
 
 
