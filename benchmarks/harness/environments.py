@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.harness.interpreters import REPO_ROOT, Interpreter
+from benchmarks.harness.worker_client import worker_executable
 
 VENVS_DIR = REPO_ROOT / ".corobench" / "venvs"
 STAMP = "corobench-env.json"
@@ -105,7 +106,7 @@ def requirement_set() -> list[str]:
 def prepare(interpreter: Interpreter, say: Say) -> PreparedInterpreter:
     """The environment ``interpreter``'s workers run in, created (and cached) when it lacks libraries."""
     if interpreter.is_main:
-        return PreparedInterpreter(interpreter, python=os.path.realpath(interpreter.executable))
+        return PreparedInterpreter(interpreter, python=worker_executable(None))
     requirements = requirement_set()
     if not missing_requirements(interpreter.executable, requirements):
         return PreparedInterpreter(interpreter, python=interpreter.executable)

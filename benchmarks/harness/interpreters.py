@@ -172,6 +172,12 @@ def _resolve_version(spec: str, match: re.Match[str]) -> tuple[Interpreter | Non
     wanted = (int(match["major"]), int(match["minor"]), None if match["micro"] is None else int(match["micro"]))
     threaded = match["threaded"] is not None
     tried: list[str] = []
+    running = probe(sys.executable)
+    # The running interpreter first: from a virtual environment that was not activated (``.venv/bin/pytest``),
+    # PATH's ``python3.11`` is the base interpreter without the venv's packages, and a user who names the
+    # version they are running means the environment they are running in.
+    if not isinstance(running, str) and _matches(running, wanted, threaded):
+        return _with_spec(running, spec), tried
     for source, candidates in _candidates(spec, f"python{match['major']}.{match['minor']}{'t' if threaded else ''}"):
         if not candidates:
             tried.append(source if source.endswith(": not installed") else f"{source}: nothing")

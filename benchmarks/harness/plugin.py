@@ -197,7 +197,7 @@ def skip_if_worker_cannot(client: WorkerClient, cell: Any) -> None:
     if client.hello.get("cannot_kind") == "unavailable":
         pytest.skip(f"{cell.model}{where}: {cannot}")
     if cell.interpreter is None:
-        raise WorkerFailed(f"{cell.model} worker could not import its model: {cannot}")
+        raise WorkerFailed(f"{cell.model} worker, running {client.python}, could not import its model: {cannot}")
     distributions = lookup(cell.model).distributions
     fix = f"; fix: {cell.interpreter.python} -m pip install {' '.join(distributions)}" if distributions else ""
     pytest.skip(f"{cell.model} cannot be imported{where}: {cannot}{fix}")

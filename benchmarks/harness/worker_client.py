@@ -13,6 +13,7 @@ caller then starts a fresh worker for the next test.
 from __future__ import annotations
 
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -27,6 +28,19 @@ from workloads.runtime.protocol import encode, take_frame
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 60.0
 STDERR_TAIL_CHARS = 2000
+TRACEBACK_LAST_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
+"""The line a Python traceback ends with (``ModuleNotFoundError: No module named 'gevent'``)."""
+
+
+def worker_executable(python: str | None) -> str:
+    """The executable a helper process runs: ``python`` (a ``--python`` cell's environment) or else the pytest
+    process's own ``sys.executable`` exactly as it is.
+
+    Never resolved with ``os.path.realpath``: a virtual environment's ``bin/python`` is a link to its base
+    interpreter, and starting the link's target drops the venv's site-packages (every model library). This is
+    the one place that decides; every worker, peer and generator is started through ``WorkerClient``.
+    """
+    return python or sys.executable
 
 
 class WorkerFailed(RuntimeError):
@@ -52,6 +66,8 @@ class WorkerClient:
         ``python`` is the interpreter to start (``--python``); by default the pytest process's own.
         """
         self.model = model
+        self.python = worker_executable(python)
+        """The executable this child runs (named when it fails to start)."""
         self._busy = False
         self._buffer = bytearray()
         self._log: IO[bytes] = tempfile.TemporaryFile(prefix=f"corobench-{model}-")  # noqa: SIM115 (closed in close())
@@ -59,7 +75,7 @@ class WorkerClient:
         self._reply_read, reply_write = os.pipe()
         try:
             self._process = subprocess.Popen(
-                [python or sys.executable, "-m", module, model, str(request_read), str(reply_write)],
+                [self.python, "-m", module, model, str(request_read), str(reply_write)],
                 pass_fds=(request_read, reply_write),
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
@@ -150,7 +166,10 @@ class WorkerClient:
                 chunk = os.read(self._reply_read, 1 << 16)
                 if not chunk:
                     self._process.wait(timeout=5)
-                    self._fail(f"exited during {what} with {_describe_status(self._process.returncode)}")
+                    status = _describe_status(self._process.returncode)
+                    if what == "start-up":  # most often an environment without the model's library: say which
+                        self._fail(f"exited during start-up with {status}, running {self.python}{self._lacked()}")
+                    self._fail(f"exited during {what} with {status}")
                 self._buffer += chunk
         return frame
 
@@ -174,12 +193,22 @@ class WorkerClient:
         except subprocess.TimeoutExpired:
             pass
 
-    def _stderr_tail(self) -> str:
+    def _lacked(self) -> str:
+        """``: <the traceback's last line>`` (e.g. ``ModuleNotFoundError: No module named 'gevent'``), or ''."""
+        text = self._log_text()
+        lines = [line for line in text.splitlines() if line.strip()]
+        last = next((line.strip() for line in reversed(lines) if TRACEBACK_LAST_LINE.match(line)), None)
+        return f": {last}" if last else ""
+
+    def _log_text(self) -> str:
         try:
             self._log.seek(0)
-            text = self._log.read().decode(errors="replace").strip()
+            return self._log.read().decode(errors="replace").strip()
         except (OSError, ValueError):
             return ""
+
+    def _stderr_tail(self) -> str:
+        text = self._log_text()
         if not text:
             return ""
         return "\n--- worker stderr (tail) ---\n" + text[-STDERR_TAIL_CHARS:]
