@@ -1,6 +1,7 @@
 """tcp_latency: latency of every echo server under a fixed offered rate, and its capacity under a latency target.
 
-One cell per model variant starts the server once. The tcp_echo closed-loop generator first measures
+One cell per model variant starts the server once. Each connection carries at most ``depth`` messages
+not yet echoed (request/response at depth 1). The tcp_echo closed-loop generator first measures
 the server's saturated throughput; then the open-loop generator (its own process, on the generator
 core) offers the common absolute rates (the pytest-benchmark rounds; a round's value is the p99 at
 that rate), an overload (the open-loop saturated throughput is the rate the server echoed under it),
@@ -31,7 +32,7 @@ def test_tcp_latency(
     benchmark: Any, virtual_clock: VirtualClock, worker: WorkerClient, cell: Cell, pytestconfig: pytest.Config
 ) -> None:
     profile = pytestconfig.getoption("--profile")
-    connections, size = cell.params["connections"], cell.params["message_size"]
+    connections, size, depth = cell.params["connections"], cell.params["message_size"], cell.params["depth"]
     context = f"{cell.label} tcp_latency {cell.params}"
     connect = {"op": "connect", "connections": connections, "message_size": size}
     measurements: list[dict[str, Any]] = []
@@ -52,6 +53,7 @@ def test_tcp_latency(
                     "duration_s": cell.params["duration_s"],
                     "drain_s": spec.DRAIN_S,
                     "seed": len(measurements),
+                    "depth": depth,
                 }
                 reply = generator.call(request, cell.timeout_s, f"{context} at {rate:g} msgs/s")
                 server_cpu = group_cpu_seconds(worker.pid) - cpu_before
@@ -63,6 +65,7 @@ def test_tcp_latency(
                     "server_cpu_util": server_cpu / reply["elapsed_s"],
                     "generator_limited": spec.is_generator_limited(reply),
                 }
+                measurement["connection_limited"] = spec.is_connection_limited(measurement)
                 measurements.append(measurement)
                 return measurement
 
@@ -83,18 +86,19 @@ def test_tcp_latency(
 
             rounds = measure(benchmark, virtual_clock, cell, one_round)
             # after the common rates, so their server has not yet carried an overload's backlog
-            open_loop = spec.open_loop_saturation(offer(round(spec.overload_rate(saturated)), "overload"))
+            open_loop = spec.open_loop_saturation(offer(round(spec.overload_rate(saturated, depth)), "overload"))
             for fraction in spec.FRACTIONS[profile]:
                 offer(round(fraction * saturated), "fraction", fraction)
             for target in spec.TARGETS_S.values():
                 for _ in range(spec.SEARCH_STEPS[profile]):
-                    rate = spec.next_rate(spec.search_points(measurements), target, saturated)
+                    points = spec.search_points(measurements)
+                    rate = spec.next_rate_within(points, target, saturated, depth, spec.PRECISION[profile])
                     if rate is None:
                         break
                     offer(round(rate), "search", retries=0)
             generator.call({"op": "close"}, 60, context)
     benchmark.extra_info.update(WORKLOAD.summarize(rounds, cell.params))  # type: ignore[arg-type]
-    benchmark.extra_info.update(WORKLOAD.summarize_sweep(measurements, saturated, open_loop))
+    benchmark.extra_info.update(WORKLOAD.summarize_sweep(measurements, saturated, open_loop, depth))
     benchmark.extra_info.update(pinned_to_separate_cores=pinned)
 
 

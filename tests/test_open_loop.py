@@ -414,87 +414,7 @@ def test_the_generator_process_says_which_loop_it_runs(monkeypatch: pytest.Monke
         assert offer(generator, 1000, 0.1, warmup_s=0.0)["generator_impl"] == "python"
 
 
-# -- the capacity search, on synthetic servers ----------------------------------------------------
-
-
-def knee(capacity: float, lag_above: float = float("inf")) -> Any:
-    """A synthetic server whose p99 jumps past every target above ``capacity``; lagging above ``lag_above``."""
-
-    def measure(rate: float) -> spec.Point:
-        return spec.Point(rate, 0.5e-3 if rate <= capacity else 50e-3, rate > lag_above)
-
-    return measure
-
-
-def search(server: Any, saturated: float, target: float, steps: int = 20) -> list[spec.Point]:
-    points = [server(r) for r in (1000.0, 10_000.0, 0.5 * saturated, 0.9 * saturated)]
-    for _ in range(steps):
-        rate = spec.next_rate(points, target, saturated)
-        if rate is None:
-            break
-        points.append(server(rate))
-    return points
-
-
-@pytest.mark.parametrize("true_capacity", [150.0, 3000.0, 17_000.0, 26_000.0, 41_000.0])
-def test_the_capacity_search_brackets_the_true_capacity_within_its_precision(true_capacity: float) -> None:
-    points = search(knee(true_capacity), saturated=30_000.0, target=1e-3)
-    found = spec.capacity(points, 1e-3, 30_000.0)
-    lo, hi = found["bracket_msgs_per_s"]
-    assert lo <= true_capacity < hi
-    assert hi / lo <= spec.PRECISION
-    assert found["msgs_per_s"] == lo and not found["generator_limited"]
-
-
-def test_one_spurious_miss_does_not_set_the_capacity() -> None:
-    """A pause of the machine fails one measurement far below the knee; measured again, it passes."""
-    server = knee(26_000.0)
-    failed_once: set[float] = set()
-
-    def pausing_once(rate: float) -> spec.Point:
-        if 12_000.0 <= rate <= 16_000.0 and not failed_once:
-            failed_once.add(rate)
-            return spec.Point(rate, 5e-3, False)
-        return server(rate)
-
-    points = search(pausing_once, saturated=30_000.0, target=1e-3)
-    assert failed_once  # the search did pass through the pause
-    lo, hi = spec.capacity(points, 1e-3, 30_000.0)["bracket_msgs_per_s"]
-    assert lo <= 26_000.0 < hi
-
-
-def test_a_capacity_beyond_the_search_ceiling_is_reported_as_at_least() -> None:
-    found = spec.capacity(search(knee(1e9), 30_000.0, 1e-3), 1e-3, 30_000.0)
-    assert found["at_least"] and found["msgs_per_s"] == 30_000.0 * spec.CEILING_OF_SATURATION
-
-
-def test_a_generator_that_falls_behind_caps_the_capacity_and_flags_it() -> None:
-    """Misses while the generator lagged are inconclusive: the capacity is then only a lower bound."""
-    points = search(knee(40_000.0, lag_above=20_000.0), 30_000.0, 1e-3)
-    found = spec.capacity(points, 1e-3, 30_000.0)
-    lo, hi = found["bracket_msgs_per_s"]
-    assert found["generator_limited"]
-    assert lo <= 40_000.0 < hi
-    assert all(p.generator_limited for p in points if p.rate >= hi)
-    assert (
-        spec.WORKLOAD.summarize_sweep(
-            [
-                {
-                    "kind": "absolute",
-                    "offered_msgs_per_s": p.rate,
-                    "latency_p50_s": p.p99_s,
-                    "latency_p99_s": p.p99_s,
-                    "generator_lag_p99_s": 1.0 if p.generator_limited else 0.0,
-                    "generator_lag_max_s": 1.0 if p.generator_limited else 0.0,
-                    "messages_not_echoed": 0,
-                }
-                for p in points
-            ],
-            30_000.0,
-            {"msgs_per_s": 60_000.0, "at_least": True, "generator_limited": True},
-        )["bottleneck"]
-        == "peer"
-    )
+# -- the open-loop saturation (the capacity search: tests/test_capacity_search.py) --
 
 
 def overload_measurement(offered: float, achieved: float, lag_p99_s: float = 0.0) -> dict[str, object]:
@@ -522,30 +442,10 @@ def test_an_overload_that_fell_behind_measures_the_open_loop_limit_and_only_then
 def test_the_overload_finds_a_known_service_rate(probe: tuple[WorkerClient, WorkerClient, int]) -> None:
     # fixed_delay serves one message per SERVICE_S whatever waits: its open-loop limit is 1 / SERVICE_S.
     _, generator, _ = probe
-    measured = offer(generator, spec.OVERLOAD_FACTOR / SERVICE_S, 0.6)
+    measured = offer(generator, spec.overload_factor(1) / SERVICE_S, 0.6)
     found = spec.open_loop_saturation({**measured, "kind": "overload"})
     assert not found["at_least"]
     assert found["msgs_per_s"] == pytest.approx(1 / SERVICE_S, rel=0.15)
-
-
-def test_one_late_measurement_is_retried_not_taken_as_a_miss() -> None:
-    points = [spec.Point(1000.0, 0.4e-3, False), spec.Point(10_000.0, 5e-3, True), spec.Point(20_000.0, 5e-3, False)]
-    assert spec.next_rate(points, 1e-3, 30_000.0) == 10_000.0
-    lo, hi, doubtful, _ = spec.bracket(points, 1e-3)
-    assert (lo, hi, doubtful) == (1000.0, None, [10_000.0, 20_000.0])  # every first miss awaits a second look
-    confirmed = [*points, spec.Point(20_000.0, 5e-3, False)]
-    assert spec.bracket(confirmed, 1e-3)[:3] == (1000.0, 20_000.0, [10_000.0])
-
-
-def test_a_single_miss_below_a_higher_pass_is_measured_again_and_decided_by_the_second_look() -> None:
-    points = [spec.Point(1000.0, 3e-3, False), spec.Point(50_000.0, 0.5e-3, False), spec.Point(60_000.0, 5e-3, False)]
-    assert spec.next_rate(points, 1e-3, 30_000.0) == 1000.0
-    noise = [*points, spec.Point(1000.0, 0.3e-3, False)]
-    assert spec.bracket(noise, 1e-3)[:2] == (50_000.0, None)  # 60 000's one miss awaits its second look
-    assert spec.next_rate(noise, 1e-3, 30_000.0) == 60_000.0
-    assert spec.bracket([*noise, spec.Point(60_000.0, 5e-3, False)], 1e-3)[:2] == (50_000.0, 60_000.0)
-    real = [*points, spec.Point(1000.0, 3e-3, False)]
-    assert spec.bracket(real, 1e-3)[:2] == (0.0, 1000.0)
 
 
 def test_a_tcp_latency_session_saves_every_rate_and_both_capacities(tmp_path: Path) -> None:

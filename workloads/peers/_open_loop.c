@@ -9,7 +9,11 @@
  *
  * Wire behaviour is the Python loop's: message k of the schedule (precomputed in Python from the seeded
  * random.Random, passed as offsets from the start and connection indices) is due at start + offsets[k]
- * and goes to connection picks[k]. One pass of the loop issues every message due by then; on each
+ * and goes to connection picks[k]. A connection carries at most ``depth`` messages not yet echoed; one
+ * that falls due while its connection is full waits in the generator (its latency still counts from its
+ * due time) and enters the stream when an echo frees a place, with the next pass's writes; ``waits``
+ * records, per measured message, how long after its due time it entered the stream (never sent: its age
+ * when the loop ended). One pass of the loop issues every message due by then; on each
  * connection with nothing pending, the pass's messages leave in one sendmsg() after it (one message
  * when the loop keeps its schedule; several when they fell due within one pass, as a client's write
  * buffer coalesces them: without it the loop spent one kernel TCP send per message and fell behind
@@ -25,13 +29,13 @@
  * registrations (data.fd = the descriptor) belong to the Python OpenLoopGenerator; this loop only
  * modifies the interest of sockets already registered and arms the timer.
  *
- * run(epoll_fd, timer_fd, fds, patterns, sizes, offsets, picks, first_measured, lags, latencies,
- *     warmup_s, duration_s, drain_s, spin_s, busy_poll)
+ * run(epoll_fd, timer_fd, fds, patterns, sizes, offsets, picks, first_measured, lags, latencies, waits,
+ *     warmup_s, duration_s, drain_s, spin_s, busy_poll, depth)
  *   -> (start, finished, echoed_in_window, echoes_in_window, not_echoed, in_flight, sent, received, bad)
  *   echoed_in_window: measured messages echoed before the schedule ended; echoes_in_window: echoes of
  *   any message completed while the measured part ran (under overload mostly warm-up messages);
  *   offsets: array('d'), seconds from the start, ascending; picks: array('i'), connection indices;
- *   lags, latencies: writable array('q') of len(offsets) - first_measured, filled in microseconds (the
+ *   lags, latencies, waits: writable array('q') of len(offsets) - first_measured, filled in microseconds (the
  *   lag of measured message k at k - first_measured; its latency, or its age when the loop ended if it
  *   was never echoed, likewise); sent, received: bytes of each connection's stream this run (received:
  *   up to the chunk that failed, if one did); bad: None, or (connection index, the chunk) for a wrong,
@@ -63,7 +67,9 @@ typedef struct {
     int64_t received;
     int64_t pending; /* bytes due to be sent that the socket has not taken yet (the stream's last ones) */
     int64_t batched; /* bytes of messages due in this pass of the schedule, offered together after it */
-    Py_ssize_t head, tail; /* the messages in flight, oldest first: a list through next_in_flight */
+    Py_ssize_t head, tail; /* the messages due and not echoed, oldest first: a list through next_in_flight */
+    Py_ssize_t on_wire;    /* of those, the first ones, sent (or pending): at most depth */
+    Py_ssize_t first_waiting; /* the first of the rest, waiting for the connection; -1 if none */
 } connection;
 
 static double now_s(void) {
@@ -137,6 +143,24 @@ static int get_array(PyObject *object, Py_buffer *view, const char *format, int 
     return 0;
 }
 
+/* Message k enters conn's stream: with the pass's batch (one sendmsg() after it), or behind pending bytes. */
+static void put_on_wire(connection *conn, Py_ssize_t index, int *batch, Py_ssize_t *batch_count, Py_ssize_t k,
+                        Py_ssize_t first_measured, int64_t *waits, double late_s) {
+    conn->on_wire++;
+    conn->sent += conn->size;
+    if (k >= first_measured) {
+        waits[k - first_measured] = (int64_t)(late_s * 1e6);
+    }
+    if (conn->pending) {
+        conn->pending += conn->size;
+    } else {
+        if (!conn->batched) {
+            batch[(*batch_count)++] = (int)index;
+        }
+        conn->batched += conn->size;
+    }
+}
+
 static int milliseconds_up(double seconds) {
     double ms = seconds * 1e3;
     int whole = (int)ms;
@@ -145,20 +169,26 @@ static int milliseconds_up(double seconds) {
 
 static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
     int epoll_fd, timer_fd, busy_poll;
-    PyObject *fds_arg, *patterns_arg, *sizes_arg, *offsets_arg, *picks_arg, *lags_arg, *latencies_arg;
-    Py_buffer offsets_buf = {0}, picks_buf = {0}, lags_buf = {0}, latencies_buf = {0};
-    Py_ssize_t first_measured;
+    PyObject *fds_arg, *patterns_arg, *sizes_arg, *offsets_arg, *picks_arg, *lags_arg, *latencies_arg, *waits_arg;
+    Py_buffer offsets_buf = {0}, picks_buf = {0}, lags_buf = {0}, latencies_buf = {0}, waits_buf = {0};
+    Py_ssize_t first_measured, depth;
     double warmup_s, duration_s, drain_s, spin_s;
-    if (!PyArg_ParseTuple(args, "iiOOOOOnOOddddp", &epoll_fd, &timer_fd, &fds_arg, &patterns_arg, &sizes_arg,
-                          &offsets_arg, &picks_arg, &first_measured, &lags_arg, &latencies_arg, &warmup_s,
-                          &duration_s, &drain_s, &spin_s, &busy_poll)) {
+    if (!PyArg_ParseTuple(args, "iiOOOOOnOOOddddpn", &epoll_fd, &timer_fd, &fds_arg, &patterns_arg, &sizes_arg,
+                          &offsets_arg, &picks_arg, &first_measured, &lags_arg, &latencies_arg, &waits_arg,
+                          &warmup_s, &duration_s, &drain_s, &spin_s, &busy_poll, &depth)) {
+        return NULL;
+    }
+    if (depth < 1) {
+        PyErr_SetString(PyExc_ValueError, "depth must be at least 1");
         return NULL;
     }
     if (get_array(offsets_arg, &offsets_buf, "d", 0) < 0 || get_array(picks_arg, &picks_buf, "i", 0) < 0 ||
-        get_array(lags_arg, &lags_buf, "q", 1) < 0 || get_array(latencies_arg, &latencies_buf, "q", 1) < 0) {
+        get_array(lags_arg, &lags_buf, "q", 1) < 0 || get_array(latencies_arg, &latencies_buf, "q", 1) < 0 ||
+        get_array(waits_arg, &waits_buf, "q", 1) < 0) {
         PyBuffer_Release(&offsets_buf);
         PyBuffer_Release(&picks_buf);
         PyBuffer_Release(&lags_buf);
+        PyBuffer_Release(&latencies_buf);
         return NULL;
     }
     PyObject *fds = NULL, *patterns = NULL, *sizes = NULL, *result = NULL, *bad = NULL;
@@ -184,7 +214,7 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
     count = PySequence_Fast_GET_SIZE(fds);
     const double *offsets = offsets_buf.buf;
     const int *picks = picks_buf.buf;
-    int64_t *lags = lags_buf.buf, *latencies = latencies_buf.buf;
+    int64_t *lags = lags_buf.buf, *latencies = latencies_buf.buf, *waits = waits_buf.buf;
     Py_ssize_t total = offsets_buf.len / (Py_ssize_t)sizeof(double);
     Py_ssize_t measured_total = total - first_measured;
     if (count == 0 || PyTuple_GET_SIZE(patterns) != count || PySequence_Fast_GET_SIZE(sizes) != count) {
@@ -193,9 +223,10 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
     }
     if (picks_buf.len / (Py_ssize_t)sizeof(int) != total || first_measured < 0 || first_measured > total ||
         lags_buf.len / (Py_ssize_t)sizeof(int64_t) != measured_total ||
-        latencies_buf.len / (Py_ssize_t)sizeof(int64_t) != measured_total) {
+        latencies_buf.len / (Py_ssize_t)sizeof(int64_t) != measured_total ||
+        waits_buf.len / (Py_ssize_t)sizeof(int64_t) != measured_total) {
         PyErr_SetString(PyExc_ValueError,
-                        "offsets and picks of one length; lags and latencies of one item per measured message");
+                        "offsets and picks of one length; lags, latencies and waits of one item per measured message");
         goto done;
     }
     conns = PyMem_Calloc((size_t)count, sizeof *conns);
@@ -223,7 +254,7 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
         conns[i].pattern = PyBytes_AS_STRING(pattern);
         conns[i].pattern_size = PyBytes_GET_SIZE(pattern);
         conns[i].size = size;
-        conns[i].head = conns[i].tail = -1;
+        conns[i].head = conns[i].tail = conns[i].first_waiting = -1;
         if (fd > max_fd) {
             max_fd = (int)fd;
         }
@@ -270,14 +301,10 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
             }
             conn->tail = next;
             in_flight++;
-            conn->sent += conn->size;
-            if (conn->pending) {
-                conn->pending += conn->size;
-            } else {
-                if (!conn->batched) {
-                    batch[batch_count++] = picks[next];
-                }
-                conn->batched += conn->size;
+            if (conn->on_wire < depth) {
+                put_on_wire(conn, picks[next], batch, &batch_count, next, first_measured, waits, now - due);
+            } else if (conn->first_waiting < 0) {
+                conn->first_waiting = next;
             }
             next++;
             if (next < total) {
@@ -385,6 +412,7 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
                 if (completed) {
                     now = now_s();
                     in_flight -= (Py_ssize_t)completed;
+                    conn->on_wire -= (Py_ssize_t)completed;
                     if (now >= measure_from && now < schedule_end) {
                         echoes_in_window += (Py_ssize_t)completed;
                     }
@@ -401,6 +429,13 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
                             }
                         }
                     }
+                    /* freed: the messages waiting for this connection leave with the next pass's writes */
+                    while (conn->on_wire < depth && conn->first_waiting >= 0) {
+                        Py_ssize_t k = conn->first_waiting;
+                        conn->first_waiting = next_in_flight[k];
+                        put_on_wire(conn, index_of_fd[fd], batch, &batch_count, k, first_measured, waits,
+                                    now - (start + offsets[k]));
+                    }
                 }
             }
         }
@@ -411,9 +446,15 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
     }
     if (!failed) {
         for (Py_ssize_t i = 0; i < count; i++) {
+            int waiting = 0; /* from first_waiting on, never sent: they waited for the connection all along */
             for (Py_ssize_t k = conns[i].head; k >= 0; k = next_in_flight[k]) {
+                waiting = waiting || k == conns[i].first_waiting;
                 if (k >= first_measured) {
-                    latencies[k - first_measured] = (int64_t)((finished - (start + offsets[k])) * 1e6);
+                    int64_t age = (int64_t)((finished - (start + offsets[k])) * 1e6);
+                    latencies[k - first_measured] = age;
+                    if (waiting) {
+                        waits[k - first_measured] = age;
+                    }
                     not_echoed++;
                 }
             }
@@ -469,13 +510,15 @@ done:
     PyBuffer_Release(&picks_buf);
     PyBuffer_Release(&lags_buf);
     PyBuffer_Release(&latencies_buf);
+    PyBuffer_Release(&waits_buf);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"run", run, METH_VARARGS,
-     "run(epoll_fd, timer_fd, fds, patterns, sizes, offsets, picks, first_measured, lags, latencies, warmup_s, "
-     "duration_s, drain_s, spin_s, busy_poll) -> (start, finished, echoed_in_window, echoes_in_window, not_echoed, "
+     "run(epoll_fd, timer_fd, fds, patterns, sizes, offsets, picks, first_measured, lags, latencies, waits, "
+     "warmup_s, duration_s, drain_s, spin_s, busy_poll, depth) -> (start, finished, echoed_in_window, "
+     "echoes_in_window, not_echoed, "
      "in_flight, sent, "
      "received, bad)"},
     {NULL, NULL, 0, NULL},

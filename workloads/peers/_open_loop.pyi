@@ -13,10 +13,12 @@ def run(
     first_measured: int,
     lags_us: array[int],
     latencies_us: array[int],
+    waits_us: array[int],
     warmup_s: float,
     duration_s: float,
     drain_s: float,
     spin_s: float,
     busy_poll: bool,
+    depth: int,
     /,
 ) -> tuple[float, float, int, int, int, int, list[int], list[int], tuple[int, bytes] | None]: ...

@@ -4,21 +4,29 @@ Runs in its own process (``python -m workloads.peers.open_loop_generator NAME RE
 pinned by the harness to a different core than the server. ``connect`` opens C connections;
 each ``measure`` sends messages of S bytes at an offered rate R: arrival times are a Poisson process
 of rate R (exponential gaps from a seeded generator), each arrival going to a connection chosen
-uniformly at random (so each connection sees a Poisson process of rate R/C). A connection may have
-many messages in flight; its echo stream must be the concatenation of what it sent, checked byte for
-byte in order.
+uniformly at random (so each connection sees a Poisson process of rate R/C). Its echo stream must be
+the concatenation of what it sent, checked byte for byte in order.
+
+- Depth: a connection has at most ``depth`` messages in flight (1 by default: request and response, as
+  an HTTP/1.1 client without pipelining, an RPC or a database client behaves). A message that falls due
+  while its connection is full waits in the generator and leaves when an echo frees the connection; its
+  latency still counts from its scheduled time (wrk2's rule, which keeps the correction for coordinated
+  omission). So C connections carry at most about C x depth / (time on the wire) messages a second:
+  ``connection_limit_msgs_per_s`` estimates it from the run, and ``connection_wait_*`` says how long
+  messages waited for their connection. Deeper, the server reads several messages per ``recv()``
+  (pipelining) and the open loop measures a byte stream rather than requests.
 
 - Latency of a message: from its *scheduled* send time to the arrival of its last echoed byte, so a
   server that stalls is charged for every message due during the stall (no coordinated omission).
-- Lag: how late the generator issued each message against its schedule. A message that TCP cannot
-  take at once is queued on its connection and counts as issued: back-pressure from a slow server is
-  the server's latency, not the generator's lag.
+- Lag: how late the generator issued each message against its schedule (took it in hand: sent it, or
+  queued it behind its busy connection). A message that TCP cannot take at once is queued on its
+  connection and counts as issued: back-pressure from a slow server is the server's latency, not the
+  generator's lag.
 - Writes: each pass of the loop issues every message due by then, and each connection's share of the
-  pass leaves in one ``send()`` after it: one message while the generator keeps its schedule, several
-  when they fell due within one pass (as a client's write buffer coalesces them). Sending each message
-  alone cost a kernel TCP send apiece and kept the schedule only to about 350 k msgs/s here. At high
-  rates a server therefore reads several messages per ``recv()``: pipelining, which the open loop
-  allows by design (several messages in flight per connection).
+  pass leaves in one ``send()`` after it (with depth above 1, several when they fell due within one
+  pass, as a client's write buffer coalesces them; sending each message alone cost a kernel TCP send
+  apiece and kept the schedule only to about 350 k msgs/s here). A message freed by an echo leaves with
+  the next pass's writes.
 - Warm-up: the schedule runs ``warmup_s`` before the measured ``duration_s``; messages due in the
   warm-up are sent and checked but not recorded.
 - Bound: after the schedule ends the generator waits up to ``drain_s`` for outstanding echoes. A
@@ -160,6 +168,7 @@ class _Connection:
         "fd",
         "in_flight",
         "index",
+        "on_wire",
         "pattern",
         "payload",
         "pending",
@@ -186,7 +195,11 @@ class _Connection:
         self.batched = 0
         """Messages that fell due in this pass of the schedule, offered together after it."""
         self.in_flight: deque[int] = deque()
-        """Schedule indices of the messages in flight, oldest first."""
+        """Schedule indices of the messages due and not yet echoed, oldest first: the first ``on_wire`` of them
+        are in the stream, the rest wait for the connection."""
+        self.on_wire = 0
+        """Messages sent (or pending) and not yet echoed: at most the depth."""
+
         self.sent = 0
         """Bytes put into the stream so far (sent or pending)."""
         self.received = 0
@@ -200,6 +213,8 @@ class _Run:
     finished: float
     latencies_us: Iterable[int]
     lags_us: Iterable[int]
+    waits_us: Iterable[int]
+    """Per measured message, from its due time to its first byte entering the stream (never sent: its age)."""
     echoed_in_window: int
     echoes_in_window: int
     """Echoes of any message, warm-up ones included, completed while the measured part ran."""
@@ -239,19 +254,28 @@ class OpenLoopGenerator:
         self._by_fd.clear()
         return {}
 
-    def measure(self, rate: float, warmup_s: float, duration_s: float, drain_s: float, seed: int) -> dict[str, Any]:
-        """Offer ``rate`` messages/s for ``warmup_s + duration_s``; the metrics of the measured part."""
+    def measure(
+        self, rate: float, warmup_s: float, duration_s: float, drain_s: float, seed: int, depth: int = 1
+    ) -> dict[str, Any]:
+        """Offer ``rate`` messages/s for ``warmup_s + duration_s``, at most ``depth`` in flight per connection;
+        the metrics of the measured part."""
         if not self._connections:
             raise RuntimeError("measure before connect")
         if rate <= 0 or duration_s <= 0:
             raise ValueError(f"rate and duration must be positive (rate={rate}, duration_s={duration_s})")
+        if not isinstance(depth, int) or depth < 1:
+            raise ValueError(f"depth must be a whole number of messages, at least 1 (depth={depth!r})")
         planned = schedule(rate, warmup_s, duration_s, len(self._connections), seed)
         run_loop = self._run_c if self.impl == "c" else self._run_python
-        run = run_loop(planned, warmup_s, duration_s, drain_s)
+        run = run_loop(planned, warmup_s, duration_s, drain_s, depth)
         if run.in_flight:  # the streams still carry those messages: start the next measurement on fresh ones
             self.connect(self._port, len(self._connections), self._message_size)
         latency = _histogram(run.latencies_us)
         lag = _histogram(run.lags_us)
+        waits_us = run.waits_us if isinstance(run.waits_us, array) else array("q", run.waits_us)
+        wait = _histogram(waits_us)
+        waited = sum(1 for w in waits_us if w > 0)
+        wait_mean_us = sum(waits_us) / len(waits_us) if len(waits_us) else 0.0
         schedule_end = run.start + warmup_s + duration_s
         metrics: dict[str, Any] = {
             "messages": planned.measured,
@@ -268,17 +292,26 @@ class OpenLoopGenerator:
             "generator_lag_p99_s": lag.get_value_at_percentile(99.0) / 1e6,
             "generator_lag_max_s": lag.get_max_value() / 1e6,
             "generator_impl": self.impl,
+            "depth": depth,
+            "connections": len(self._connections),
+            "connection_wait_mean_s": wait_mean_us / 1e6,
+            "connection_wait_p99_s": wait.get_value_at_percentile(99.0) / 1e6 if waited else 0.0,
+            "messages_waited_for_connection": waited,
+            "connection_limit_msgs_per_s": connection_limit(
+                len(self._connections) * depth, (latency.get_mean_value() - wait_mean_us) / 1e6
+            ),
         }
         values = latency.get_percentile_to_value_dict(list(PERCENTILES.values()))
         for name, percentile in PERCENTILES.items():
             metrics[f"latency_{name}_s"] = values[percentile] / 1e6
         return metrics
 
-    def _run_c(self, planned: Schedule, warmup_s: float, duration_s: float, drain_s: float) -> _Run:
+    def _run_c(self, planned: Schedule, warmup_s: float, duration_s: float, drain_s: float, depth: int) -> _Run:
         assert compiled_loop is not None
         connections = self._connections
         lags_us = array("q", bytes(8 * planned.measured))
         latencies_us = array("q", bytes(8 * planned.measured))
+        waits_us = array("q", bytes(8 * planned.measured))
         start, finished, echoed_in_window, echoes_in_window, not_echoed, in_flight, sent, received, bad = (
             compiled_loop.run(
                 self._epoll.fileno(),
@@ -291,11 +324,13 @@ class OpenLoopGenerator:
                 planned.first_measured,
                 lags_us,
                 latencies_us,
+                waits_us,
                 warmup_s,
                 duration_s,
                 drain_s,
                 SPIN_S,
                 BUSY_POLL,
+                depth,
             )
         )
         for conn, sent_bytes, received_bytes in zip(connections, sent, received, strict=True):
@@ -305,9 +340,11 @@ class OpenLoopGenerator:
             index, data = bad
             conn = connections[index]
             raise WrongResult(_describe_bad_echo(conn, data, conn.sent - conn.received))
-        return _Run(start, finished, latencies_us, lags_us, echoed_in_window, echoes_in_window, not_echoed, in_flight)
+        return _Run(
+            start, finished, latencies_us, lags_us, waits_us, echoed_in_window, echoes_in_window, not_echoed, in_flight
+        )
 
-    def _run_python(self, planned: Schedule, warmup_s: float, duration_s: float, drain_s: float) -> _Run:
+    def _run_python(self, planned: Schedule, warmup_s: float, duration_s: float, drain_s: float, depth: int) -> _Run:
         """The fallback loop: the C loop's behaviour, in Python."""
         connections = self._connections
         by_fd = self._by_fd
@@ -315,6 +352,7 @@ class OpenLoopGenerator:
         total = len(offsets)
         latencies_us: list[int] = []
         lags_us: list[int] = []
+        waits_us = array("q", bytes(8 * planned.measured))
         clock = time.monotonic
         poll = self._epoll.poll
         arm = self._timer.arm
@@ -339,7 +377,21 @@ class OpenLoopGenerator:
         echoed_in_window = 0
         echoes_in_window = 0
         batch: list[_Connection] = []
-        """Connections with messages due in this pass and nothing pending: one send() each after the pass."""
+        """Connections with messages to send in this pass and nothing pending: one send() each after the pass."""
+
+        def put_on_wire(conn: _Connection, k: int, now: float) -> None:
+            """Message ``k`` enters ``conn``'s stream: with the pass's batch, or behind bytes still pending."""
+            conn.on_wire += 1
+            conn.sent += conn.size
+            if k >= first_measured:
+                waits_us[k - first_measured] = int((now - (start + offsets[k])) * 1e6)
+            if conn.pending:
+                conn.pending += conn.payload
+            else:
+                if not conn.batched:
+                    batch.append(conn)
+                conn.batched += 1
+
         while True:
             now = clock()
             while due <= now:
@@ -348,13 +400,8 @@ class OpenLoopGenerator:
                     record_lag(int((now - due) * 1e6))
                 conn.in_flight.append(following)
                 in_flight += 1
-                conn.sent += conn.size
-                if conn.pending:
-                    conn.pending += conn.payload
-                else:
-                    if not conn.batched:
-                        batch.append(conn)
-                    conn.batched += 1
+                if conn.on_wire < depth:
+                    put_on_wire(conn, following, now)
                 following += 1
                 if following < total:
                     due = start + offsets[following]
@@ -412,6 +459,7 @@ class OpenLoopGenerator:
                     if completed:
                         now = clock()
                         in_flight -= completed
+                        conn.on_wire -= completed
                         if measure_from <= now < schedule_end:
                             echoes_in_window += completed
                         for _ in range(completed):
@@ -420,16 +468,31 @@ class OpenLoopGenerator:
                                 record_latency(int((now - (start + offsets[echoed])) * 1e6))
                                 if now < schedule_end:
                                     echoed_in_window += 1
+                        waiting = conn.in_flight
+                        while conn.on_wire < depth and len(waiting) > conn.on_wire:  # freed: the next ones leave
+                            put_on_wire(conn, waiting[conn.on_wire], now)
         finished = clock()
         arm(0)
         not_echoed = 0
         for conn in connections:
-            for unanswered in conn.in_flight:
+            for position, unanswered in enumerate(conn.in_flight):
                 if unanswered >= first_measured:
-                    record_latency(int((finished - (start + offsets[unanswered])) * 1e6))
+                    age = int((finished - (start + offsets[unanswered])) * 1e6)
+                    record_latency(age)
                     not_echoed += 1
+                    if position >= conn.on_wire:  # never sent: it waited for its connection all along
+                        waits_us[unanswered - first_measured] = age
             conn.in_flight.clear()
-        return _Run(start, finished, latencies_us, lags_us, echoed_in_window, echoes_in_window, not_echoed, in_flight)
+            conn.on_wire = 0
+        return _Run(
+            start, finished, latencies_us, lags_us, waits_us, echoed_in_window, echoes_in_window, not_echoed, in_flight
+        )
+
+
+def connection_limit(slots: int, wire_s: float) -> float | None:
+    """The most messages a second that ``slots`` (connections x depth) can carry when each message spends
+    ``wire_s`` on the wire (Little's law); None when nothing was measured on the wire."""
+    return slots / wire_s if wire_s > 0 else None
 
 
 def _histogram(values_us: Iterable[int]) -> HdrHistogram:
@@ -464,7 +527,7 @@ def main(argv: list[str]) -> int:
         {
             "connect": lambda r: generator.connect(r["port"], r["connections"], r["message_size"]),
             "measure": lambda r: generator.measure(
-                r["rate"], r["warmup_s"], r["duration_s"], r["drain_s"], r.get("seed", 0)
+                r["rate"], r["warmup_s"], r["duration_s"], r["drain_s"], r.get("seed", 0), r.get("depth", 1)
             ),
             "close": lambda r: generator.close(),
         },

@@ -5,29 +5,42 @@ generator (``workloads.peers.open_loop_generator``, its own process on another c
 messages over C connections at a fixed offered rate with Poisson arrivals, and times each from its
 *scheduled* send to its last echoed byte (free of coordinated omission), into an HDR histogram.
 
+**Request and response.** Each connection carries at most ``depth`` messages not yet echoed (1 in the
+default profile: an HTTP/1.1 client without pipelining, an RPC or a database client); a message due while
+its connection is busy waits in the generator and is still timed from its schedule (wrk2's rule). So C
+connections can carry at most about C x depth / L messages a second for a time on the wire L, and at depth 1
+a server's capacity under any latency target is bounded by its closed-loop saturated throughput at the same
+C and S: ``CLOSED_LOOP_TOLERANCE`` states by how much a measurement may exceed it before the cell is flagged
+(``exceeds_closed_loop``: a measuring error to find, never clamped). Deeper (``full``), the server reads
+several messages per ``recv()``: pipelining, a byte stream rather than requests.
+
 One cell per model variant and parameter set measures, with one server start:
 
-1. the server's own saturated throughput, twice: closed loop (the tcp_echo generator, a few rounds),
-   then open loop, by offering ``OVERLOAD_FACTOR`` times that and taking the rate the server echoed
-   (``open_loop_saturation``). They differ: open loop, several messages wait on a connection and a
-   server reads them with one ``recv()``, so every server here echoed more than 8 times its closed-loop
-   rate (a lower bound: the figure says where the curve ends, not where its knee is);
+1. the server's closed-loop saturated throughput (the tcp_echo generator, a few rounds), then its open-loop
+   throughput at the same depth: offered ``overload_factor`` times that, the rate the server echoed
+   (``open_loop_saturation``);
 2. the common absolute rates (``ABSOLUTE_RATES``), the same for every server: these are the cell's
    pytest-benchmark rounds, and a round's value is **the p99 latency at that rate** (so min is the p99
    at the lowest common rate, max at the highest; the median compares servers at identical load);
-3. fractions of the closed-loop throughput (``FRACTIONS``), so every curve shows its knee: latency
-   first rises where a server's per-message work saturates, near its closed-loop rate, and can fall again
-   at far higher rates, once messages arrive together and are read many per ``recv()``;
-4. a search for the capacity under each latency target (``TARGETS_S``): the highest offered rate with
-   p99 within the target, bracketed from the points above and bisected (geometrically) until the
-   bracket is within ``PRECISION`` or the step budget is spent; the bracket is saved with the result.
+3. fractions of the closed-loop throughput (``FRACTIONS``), where the knee lies;
+4. a search for the capacity under each latency target (``TARGETS_S``), whose result is a **bracket**: the
+   highest rate proven to meet the target and the lowest proven to miss it, bisected geometrically until
+   it is within the profile's ``PRECISION`` or the step budget is spent. A rate is proven by
+   ``CONFIRMATIONS`` agreeing measurements out of at most ``MAX_LOOKS`` (one pause of a shared machine
+   moves a 0.3 s run's p99 by milliseconds, so neither one lucky pass nor one unlucky miss decides).
 
-A measurement in which the generator issued its messages later than ``LAG_BOUND_S`` at p99 measured
-the generator (or a machine too busy to trust), not the server: it is flagged ``generator_limited``
-and never ranked. Such a point still counts where it *met* a target (latency is timed from the
-schedule, so lag only inflates it); where it missed, the miss is inconclusive and the rate is measured
-again; missed twice, it caps the search, the capacity is only a lower bound, and the cell's
-``bottleneck`` is ``"peer"``. A capacity with no miss above it (``at_least``) is also a lower bound.
+What bounds a capacity, when it is not the server (the figure is then a lower bound, shown as "≥ X"):
+
+- ``generator``: the generator issued its messages later than ``LAG_BOUND_S`` at p99 where the target was
+  missed (it measured itself, or a machine too busy to trust). A point that *met* a target counts whatever
+  the lag (latency is timed from the schedule, so lag only inflates it). The cell's ``bottleneck`` is then
+  ``"peer"``.
+- ``connections``: the misses came while the offered rate was near what the connections can carry
+  (``connection_limited``: at least ``CONNECTION_BOUND_SHARE`` of the run's ``connection_limit_msgs_per_s``)
+  and the server was not saturated (CPU below ``bottleneck.SATURATED_FROM_UTIL``): more connections would
+  have carried more.
+- ``ceiling``: the search met the target at its highest rate (``ceiling_factor`` x the closed-loop rate).
+- ``unsteady``: a rate's looks never agreed (a rate at the edge, or a noisy machine).
 """
 
 from __future__ import annotations
@@ -35,9 +48,10 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from workloads.specs.base import Round, Workload
+from workloads.specs.bottleneck import SATURATED_FROM_UTIL
 from workloads.specs.schema import Chart, Metric, Plan, Schema
 from workloads.specs.tcp_echo import Implements
 
@@ -47,18 +61,17 @@ __all__ = ["WORKLOAD", "Implements", "Params"]
 class Params(TypedDict):
     connections: int
     message_size: int
+    depth: int
     duration_s: float
     warmup_s: float
 
 
 GRID = {
-    "quick": ((10,), (1024,)),
-    "default": ((10, 100), (1024,)),
-    "full": ((10, 100), (1024, 16 * 1024)),
+    "quick": ((10,), (1024,), (1,)),
+    "default": ((10, 100), (1024,), (1,)),
+    "full": ((10, 100), (1024, 16 * 1024), (1, 8)),
 }
-"""(connections, message sizes) per profile. At C=10 most rates put several messages on a connection at once
-(pipelining clients: capacities several times the closed-loop throughput); at C=100 they rarely do, and the
-p99 <= 1 ms capacity falls near or below it: the knee for clients that each have little in flight."""
+"""(connections, message sizes, depths) per profile. Depth 1 is request/response; 8 lets a connection pipeline."""
 TIMING = {"quick": (0.05, 0.15), "default": (0.1, 0.3), "full": (0.5, 2.0)}
 """(warm-up, measured duration) of each rate, in seconds: the schedule runs both back to back."""
 ABSOLUTE_RATES = {
@@ -73,136 +86,208 @@ FRACTIONS = {
     "full": (0.25, 0.5, 0.75, 0.9, 1.0, 1.1),
 }
 """Offered rates as fractions of the server's own closed-loop saturated throughput, where its knee lies."""
-SEARCH_STEPS = {"quick": 1, "default": 6, "full": 10}
-"""Extra measurements per latency target for the capacity search."""
+SEARCH_STEPS = {"quick": 2, "default": 8, "full": 14}
+"""Extra measurements per latency target for the capacity search, looks to confirm a rate included."""
+PRECISION = {"quick": 1.5, "default": 1.2, "full": 1.1}
+"""The capacity search stops when its bracket [proven pass, proven miss] is within this ratio."""
 TARGETS_S = {"1ms": 1e-3, "10ms": 10e-3}
-PRECISION = 1.1
-"""The capacity search stops when its bracket [passes, fails] is within this ratio (10 %)."""
+CONFIRMATIONS = 2
+"""Agreeing measurements that prove a rate passes or misses a target."""
+MAX_LOOKS = 3
+"""A rate whose looks still disagree after this many bounds the search as ``unsteady``."""
 UP_FACTOR, DOWN_FACTOR = 1.5, 0.5
 """Steps of the search while it has no bracket yet (above the highest pass, below the lowest fail)."""
-CEILING_OF_SATURATION = 8.0
-"""The search never offers more than this multiple of the closed-loop saturated throughput (open loop, several
-messages in flight per connection let a server batch its reads: many took twice their closed-loop rate)."""
+CLOSED_LOOP_TOLERANCE = 1.25
+"""At depth 1 a capacity above this multiple of the closed-loop throughput (same C and S, same cell) is a
+measuring error to find: with fewer connections busy at once a server can beat its saturated closed loop
+a little (a depth-1 client written apart from the suite measured up to 1.2x for tornado and threads, 2026-12),
+never by a multiple."""
 FLOOR_RATE = 100.0
 """Nor less than this many messages/s: a server failing a target there has capacity 0 (< floor)."""
 LAG_BOUND_S = 200e-6
 """A measurement whose generator lag p99 exceeds this is generator-limited (see the README)."""
+CONNECTION_BOUND_SHARE = 0.9
+"""A rate offered at this share of what the connections can carry, with the server not saturated, is
+limited by the connections."""
 RETRIES = 1
 """A common or fractional rate whose generator fell behind is measured once more (a busy machine)."""
 DRAIN_S = 1.0
 """Messages not echoed this long after the schedule ends count as ``messages_not_echoed``."""
-OVERLOAD_FACTOR = 8.0
-"""The open-loop saturation offers this multiple of the closed-loop throughput. Every server here kept up
-with 3x (pipelined messages are read many per ``recv()``), so the overload must be far above it for the
-server, not the schedule, to set the rate echoed; where the generator cannot offer that much, the result
-is a lower bound flagged as the generator's."""
 OVERLOADED_BELOW = 0.95
 """An overload that echoed less than this share of the offered rate found the server's limit."""
 SATURATION_MESSAGES = 4000
 SATURATION_ROUNDS = 3
 """Closed-loop rounds measuring the saturated throughput; the median is used."""
 PERCENTILE_KEYS = ("p50", "p90", "p99", "p999", "p9999")
+Verdict = Literal["pass", "miss", "unsure"]
+BoundedBy = Literal["generator", "connections", "ceiling", "unsteady"]
+
+
+def ceiling_factor(depth: int) -> float:
+    """The search's highest rate, as a multiple of the closed-loop throughput: at depth 1 just above the bound (a
+    capacity beyond it shows as the error it is), deeper far above (pipelined reads many per ``recv()``)."""
+    return 1.5 if depth == 1 else 8.0
+
+
+def overload_factor(depth: int) -> float:
+    """The overload offers this multiple of the closed-loop throughput: enough that the server, not the schedule,
+    sets the rate echoed (pipelined servers kept up with 3x and more)."""
+    return 2.0 if depth == 1 else 8.0
 
 
 @dataclass(frozen=True)
 class Point:
-    """One offered rate measured: its p99 and whether the generator kept its schedule."""
+    """One offered rate measured: its p99, and whether the generator or the connections were the limit there."""
 
     rate: float
     p99_s: float
     generator_limited: bool
+    connection_limited: bool = False
+
+
+@dataclass(frozen=True)
+class Bracket:
+    """What a capacity search has proven for one target so far."""
+
+    lo: float
+    """The highest rate proven to meet the target below ``hi`` (0.0 if none)."""
+    hi: float | None
+    """The lowest rate proven to miss it, or that bounds the search (``bounded_by``); None if none."""
+    looks: dict[float, int]
+    retry: float | None
+    """A rate to measure again before the bracket can be trusted (a disagreement, or an unconfirmed end)."""
+    bounded_by: BoundedBy | None = None
+    """Why ``hi`` bounds the search without being the server's proven miss (a lower bound), if it does."""
 
 
 def is_generator_limited(measurement: dict[str, Any]) -> bool:
     return bool(measurement["generator_lag_p99_s"] > LAG_BOUND_S)
 
 
-def bracket(points: list[Point], target_s: float) -> tuple[float, float | None, list[float], dict[float, int]]:
-    """(lo, hi, doubtful, counts) for ``target_s``; the latest measurement of a rate decides for it.
+def is_connection_limited(measurement: dict[str, Any]) -> bool:
+    """The connections, not the server, were the limit: the rate offered was near what they can carry at their
+    depth, while the server was not saturated."""
+    limit = measurement.get("connection_limit_msgs_per_s")
+    if limit is None or "server_cpu_util" not in measurement:
+        return False
+    near = measurement["offered_msgs_per_s"] >= CONNECTION_BOUND_SHARE * limit
+    return bool(near and measurement["server_cpu_util"] < SATURATED_FROM_UTIL)
 
-    - hi: the lowest rate that missed the target conclusively: the generator kept its schedule, and the
-      miss is confirmed by a second measurement (a single miss can be one pause of a shared machine: a
-      run of 0.3 s has its p99 moved by any stop of 3 ms); None if none;
-    - lo: the highest rate below hi that met the target (0.0 if none). A point that met the target
-      counts whatever the lag: latency is timed from the schedule, so a late generator only inflates it;
-    - doubtful: rates below hi that missed inconclusively (the generator behind, or a first miss),
-      lowest first;
-    - counts: how often each rate was measured.
-    """
-    latest: dict[float, Point] = {}
-    counts: dict[float, int] = {}
+
+def verdict(looks: list[Point], target_s: float) -> Verdict:
+    """A rate passes or misses once ``CONFIRMATIONS`` looks agree and outnumber the others; a miss while the
+    generator lagged is no evidence either way."""
+    passes = sum(1 for p in looks if p.p99_s <= target_s)
+    misses = sum(1 for p in looks if p.p99_s > target_s and not p.generator_limited)
+    if passes >= CONFIRMATIONS and passes > misses:
+        return "pass"
+    if misses >= CONFIRMATIONS and misses > passes:
+        return "miss"
+    return "unsure"
+
+
+def bracket(points: list[Point], target_s: float) -> Bracket:
+    """The bracket the points prove for ``target_s``, and the rate to look at again, if any."""
+    by_rate: dict[float, list[Point]] = {}
     for point in points:
-        latest[point.rate] = point
-        counts[point.rate] = counts.get(point.rate, 0) + 1
-    passes = [r for r, p in latest.items() if p.p99_s <= target_s]
-    misses = [r for r, p in latest.items() if p.p99_s > target_s]
-    conclusive = [r for r in misses if not latest[r].generator_limited and counts[r] >= 2]
-    hi = min(conclusive) if conclusive else None
-    lo = max((r for r in passes if hi is None or r < hi), default=0.0)
-    doubtful = sorted(r for r in misses if r not in conclusive and (hi is None or r < hi))
-    return lo, hi, doubtful, counts
+        by_rate.setdefault(point.rate, []).append(point)
+    looks = {rate: len(ps) for rate, ps in by_rate.items()}
+    verdicts = {rate: verdict(ps, target_s) for rate, ps in by_rate.items()}
+    missed = {rate: any(p.p99_s > target_s for p in ps) for rate, ps in by_rate.items()}
+    # what bounds the search: a proven miss, or a rate whose looks ran out without agreeing
+    bounds = sorted(r for r, v in verdicts.items() if v == "miss" or (v == "unsure" and looks[r] >= MAX_LOOKS))
+    hi = bounds[0] if bounds else None
+    below = sorted(r for r in by_rate if hi is None or r < hi)
+    lo = max((r for r in below if verdicts[r] == "pass" or not missed[r]), default=0.0)  # proven, or every look met
+    unsure_misses = [r for r in below if missed[r] and verdicts[r] != "pass"]
+    retry: float | None = None
+    if unsure_misses:
+        retry = unsure_misses[0]  # the lowest doubt first: it may be the real bound
+    elif lo > 0 and verdicts[lo] != "pass":
+        retry = lo  # one lucky pass is not a capacity
+    bounded_by = _bound_reason(by_rate[hi], target_s) if hi is not None else None
+    return Bracket(lo, hi, looks, retry, bounded_by)
 
 
-def effective_bracket(points: list[Point], target_s: float) -> tuple[float, float | None, bool, float | None]:
-    """(lo, hi, generator_limited, retry): a doubtful rate is measured again (``retry``); one the generator
-    fell behind on twice caps the search, which is then limited by the generator."""
-    lo, hi, doubtful, counts = bracket(points, target_s)
-    if not doubtful:
-        return lo, hi, False, None
-    lowest = doubtful[0]
-    if counts[lowest] >= 2:  # measured twice and still doubtful: the generator was behind both times
-        latest = {p.rate: p for p in points}
-        below = [r for r, p in latest.items() if p.p99_s <= target_s and r < lowest]
-        return max(below, default=0.0), lowest, True, None
-    return lo, hi, False, lowest
+def _bound_reason(looks: list[Point], target_s: float) -> BoundedBy | None:
+    misses = [p for p in looks if p.p99_s > target_s]
+    if verdict(looks, target_s) == "unsure":
+        return "generator" if misses and all(p.generator_limited for p in misses) else "unsteady"
+    if misses and all(p.connection_limited for p in misses):
+        return "connections"
+    return None
 
 
-def next_rate(points: list[Point], target_s: float, saturated: float) -> float | None:
+def next_rate(points: list[Point], target_s: float, saturated: float, depth: int = 1) -> float | None:
     """The next rate the capacity search should offer for ``target_s``, or None when it is done."""
+    return next_rate_within(points, target_s, saturated, depth, PRECISION["default"])
+
+
+def next_rate_within(
+    points: list[Point], target_s: float, saturated: float, depth: int, precision: float
+) -> float | None:
     if not points:
         return None
-    lo, hi, _, retry = effective_bracket(points, target_s)
-    if retry is not None:
-        return retry
-    ceiling = max(saturated * CEILING_OF_SATURATION, FLOOR_RATE)
+    found = bracket(points, target_s)
+    if found.retry is not None:
+        return found.retry
+    lo, hi = found.lo, found.hi
+    ceiling = max(saturated * ceiling_factor(depth), FLOOR_RATE)
     if hi is None:
-        return None if lo >= ceiling else min(lo * UP_FACTOR, ceiling)
+        return None if lo >= ceiling else min(max(lo, FLOOR_RATE) * UP_FACTOR, ceiling)
     if lo == 0.0:
         return None if hi <= FLOOR_RATE else max(hi * DOWN_FACTOR, FLOOR_RATE)
-    if hi / lo <= PRECISION:
+    if hi / lo <= precision:
         return None
     return math.sqrt(lo * hi)
 
 
-def capacity(points: list[Point], target_s: float, saturated: float) -> dict[str, Any]:
-    """The capacity under ``target_s``: the highest rate that met it, its bracket, and what bounds it."""
-    lo, hi, by_generator, retry = effective_bracket(points, target_s)
-    ceiling = max(saturated * CEILING_OF_SATURATION, FLOOR_RATE)
-    latest = {p.rate: p for p in points}
+def capacity(points: list[Point], target_s: float, saturated: float, depth: int = 1) -> dict[str, Any]:
+    """The capacity under ``target_s``: the bracket the search proved, how often each end was measured, what
+    bounds it when the server did not, and its ratio to the closed-loop throughput."""
+    found = bracket(points, target_s)
+    lo, hi = found.lo, found.hi
+    ceiling = max(saturated * ceiling_factor(depth), FLOOR_RATE)
+    bounded_by: BoundedBy | None = found.bounded_by
+    if hi is None and lo >= ceiling:
+        bounded_by = "ceiling"
+    confirmed = found.retry is None and (lo == 0.0 or found.looks.get(lo, 0) >= CONFIRMATIONS)
+    ratio = lo / saturated if saturated > 0 else None
     return {
         "msgs_per_s": lo,
         "bracket_msgs_per_s": [lo, hi],
         "precision": (hi / lo) if (hi is not None and lo > 0) else None,
-        # an inconclusive miss left when the step budget ran out: the generator's if it was behind there
-        "generator_limited": by_generator or (retry is not None and latest[retry].generator_limited),
-        "unconfirmed_miss_msgs_per_s": retry,
-        "at_least": hi is None,
-        "beyond_ceiling": hi is None and lo >= ceiling,
+        "looks": {"lo": found.looks.get(lo, 0), "hi": found.looks.get(hi, 0) if hi is not None else 0},
+        "confirmed": confirmed,
+        "bounded_by": bounded_by,
+        "generator_limited": bounded_by == "generator",
+        "connection_limited": bounded_by == "connections",
+        "unconfirmed_msgs_per_s": found.retry,
+        # a lower bound: no proven miss above it, or a miss that was not the server's
+        "at_least": hi is None or bounded_by is not None,
+        "beyond_ceiling": bounded_by == "ceiling",
+        "closed_loop_ratio": ratio,
+        "exceeds_closed_loop": depth == 1 and ratio is not None and ratio > CLOSED_LOOP_TOLERANCE,
     }
 
 
 def measurement_point(measurement: dict[str, Any]) -> Point:
-    return Point(measurement["offered_msgs_per_s"], measurement["latency_p99_s"], is_generator_limited(measurement))
+    return Point(
+        measurement["offered_msgs_per_s"],
+        measurement["latency_p99_s"],
+        is_generator_limited(measurement),
+        bool(measurement.get("connection_limited", is_connection_limited(measurement))),
+    )
 
 
 def search_points(measurements: list[dict[str, Any]]) -> list[Point]:
     """The points the capacity search reads: every measurement but the overload (it measures the open-loop
-    throughput, far above any knee, and was offered once, not as a step of the search)."""
+    throughput, beyond the knee by design, and was offered once, not as a step of the search)."""
     return [measurement_point(m) for m in measurements if m["kind"] != "overload"]
 
 
-def overload_rate(closed_loop_saturated: float) -> float:
-    return max(FLOOR_RATE, OVERLOAD_FACTOR * closed_loop_saturated)
+def overload_rate(closed_loop_saturated: float, depth: int = 1) -> float:
+    return max(FLOOR_RATE, overload_factor(depth) * closed_loop_saturated)
 
 
 def open_loop_saturation(overload: dict[str, Any]) -> dict[str, Any]:
@@ -273,10 +358,11 @@ class TcpLatency(Workload[Params]):
     )
 
     def grid(self, profile: str) -> list[Params]:
-        connections, sizes = GRID[profile]
+        connections, sizes, depths = GRID[profile]
         warmup, duration = TIMING[profile]
         return [
-            Params(connections=c, message_size=size, duration_s=duration, warmup_s=warmup)
+            Params(connections=c, message_size=size, depth=depth, duration_s=duration, warmup_s=warmup)
+            for depth in depths
             for size in sizes
             for c in connections
         ]
@@ -293,18 +379,32 @@ class TcpLatency(Workload[Params]):
         return {"latency_p99_common_median_s": statistics.median(r.metrics["latency_p99_s"] for r in rounds)}
 
     def summarize_sweep(
-        self, measurements: list[dict[str, Any]], saturated: float, open_loop: dict[str, Any]
+        self, measurements: list[dict[str, Any]], saturated: float, open_loop: dict[str, Any], depth: int = 1
     ) -> dict[str, Any]:
-        """Every rate measured in the cell, the capacity under each target, and the cell's bottleneck."""
+        """Every rate measured in the cell, the capacity under each target, the closed-loop bound's check, and the
+        cell's bottleneck."""
         points = search_points(measurements)
         common = sorted((m for m in measurements if m["kind"] == "absolute"), key=lambda m: m["offered_msgs_per_s"])
-        capacities = {name: capacity(points, target, saturated) for name, target in TARGETS_S.items()}
-        limited = [m["offered_msgs_per_s"] for m in measurements if is_generator_limited(m) and m["kind"] != "overload"]
+        capacities = {name: capacity(points, target, saturated, depth) for name, target in TARGETS_S.items()}
+        searched = [m for m in measurements if m["kind"] != "overload"]
+        limited = [m["offered_msgs_per_s"] for m in searched if is_generator_limited(m)]
+        by_connections = [m["offered_msgs_per_s"] for m in searched if m.get("connection_limited")]
         peer = any(c["generator_limited"] for c in capacities.values())
         last = {m["offered_msgs_per_s"]: k for k, m in enumerate(measurements)}
-        for k, m in enumerate(measurements):  # a rate measured again is decided by its last measurement
+        for k, m in enumerate(measurements):  # a rate measured again: its earlier looks are drawn as superseded
             m["superseded"] = last[m["offered_msgs_per_s"]] != k
+        exceeding = sorted(name for name, c in capacities.items() if c["exceeds_closed_loop"])
         metrics: dict[str, Any] = {
+            "depth": depth,
+            "closed_loop_bound": {
+                "tolerance": CLOSED_LOOP_TOLERANCE,
+                "applies": depth == 1,
+                "ratios": {name: c["closed_loop_ratio"] for name, c in capacities.items()},
+                "exceeded_by": exceeding,
+            },
+            "exceeds_closed_loop": bool(exceeding),
+            "connection_limited": any(c["connection_limited"] for c in capacities.values()),
+            "connection_limited_rates_msgs_per_s": by_connections,
             "saturated_throughput_msgs_per_s": saturated,
             "open_loop_saturated_msgs_per_s": open_loop["msgs_per_s"],
             "open_loop_saturation": open_loop,
