@@ -51,7 +51,7 @@ def test_tcp_latency(
                     "rate": rate,
                     "warmup_s": cell.params["warmup_s"],
                     "duration_s": cell.params["duration_s"],
-                    "drain_s": spec.DRAIN_S,
+                    "drain_s": spec.OVERLOAD_DRAIN_S if kind == "overload" else spec.DRAIN_S,
                     "seed": len(measurements),
                     "depth": depth,
                 }

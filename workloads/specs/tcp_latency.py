@@ -113,11 +113,15 @@ RETRIES = 1
 """A common or fractional rate whose generator fell behind is measured once more (a busy machine)."""
 DRAIN_S = 1.0
 """Messages not echoed this long after the schedule ends count as ``messages_not_echoed``."""
+OVERLOAD_DRAIN_S = 0.2
+"""The overload's bound: it is read for the echoes during its schedule, and at depth 1 its backlog waits in the
+generator, so draining it whole would only spend time."""
 OVERLOADED_BELOW = 0.95
 """An overload that echoed less than this share of the offered rate found the server's limit."""
 SATURATION_MESSAGES = 4000
-SATURATION_ROUNDS = 3
-"""Closed-loop rounds measuring the saturated throughput; the median is used."""
+SATURATION_ROUNDS = 5
+"""Closed-loop rounds measuring the saturated throughput; the median is used (it bounds the capacities, so a
+round slowed by a pause of the machine must not set it: three rounds let one pause move it by a third)."""
 PERCENTILE_KEYS = ("p50", "p90", "p99", "p999", "p9999")
 Verdict = Literal["pass", "miss", "unsure"]
 BoundedBy = Literal["generator", "connections", "ceiling", "unsteady"]
