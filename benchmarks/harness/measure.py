@@ -91,6 +91,7 @@ def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[
         rounds=len(measured),
         warmup_rounds=0 if benchmark.disabled else cell.plan.warmup_rounds,
         peak_rss_bytes=max_metric(measured, "peak_rss_bytes"),
+        **side_cost(measured, len(cell.cores)),
     )
     for key in ONE_OFF_KEYS:
         if measured and key in measured[-1].metrics:
@@ -98,6 +99,25 @@ def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[
     if measured:
         benchmark.extra_info.update(model_config(measured[-1]))
     return measured
+
+
+UNDER_TEST_CPU_KEYS = ("cpu_s", "server_cpu_s", "client_cpu_s")
+"""Per-round CPU seconds of the side under test, by who timed the round: the worker's group across its window
+(in-worker workloads), the server's group (tcp_echo), the model's client (tcp_client)."""
+
+
+def side_cost(rounds: list[Round], cores_given: int) -> dict[str, Any]:
+    """What the side under test spent for its result: ``cores_given`` (the cores the harness let it use),
+    ``cores_used`` (median CPU seconds per second of round: 1.6 is one core and six tenths of another) and
+    ``cpu_s_per_round`` (median CPU seconds a round), so a win bought with a second core says so."""
+    cost: dict[str, Any] = {"cores_given": cores_given}
+    key = next((k for k in UNDER_TEST_CPU_KEYS if rounds and all(k in r.metrics for r in rounds)), None)
+    if key is not None:
+        cost["cpu_s_per_round"] = statistics.median(r.metrics[key] for r in rounds)
+        cost["cores_used"] = statistics.median(r.metrics[key] / r.seconds for r in rounds if r.seconds > 0)
+    elif rounds and all("server_cpu_util" in r.metrics for r in rounds):  # tcp_latency: a rate's server CPU
+        cost["cores_used"] = statistics.median(r.metrics["server_cpu_util"] for r in rounds)
+    return cost
 
 
 CONFIG_PREFIX = "config_"

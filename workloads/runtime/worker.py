@@ -94,7 +94,7 @@ def run_round(model_name: str, model: ModelInterface, request: dict[str, Any]) -
     allocator_state = allocator.state()
     memory.reset_peak_rss()
     gil_before = gil_enabled()
-    Window.last_closed = None
+    Window.last_closed = Window.last_cpu_s = None
     automatic_gc = collector.automatic()
     with collector.logged(automatic_gc) as collections:
         outcome = workload.run_round(model, variant, request.get("params", {}))
@@ -103,6 +103,8 @@ def run_round(model_name: str, model: ModelInterface, request: dict[str, Any]) -
     outcome["metrics"]["library_versions"] = dict(library_versions(model_name))  # read once per worker
     outcome["metrics"]["allocator_state"] = allocator_state
     outcome["metrics"].update(gc_metrics)
+    if Window.last_cpu_s is not None:
+        outcome["metrics"]["cpu_s"] = Window.last_cpu_s  # the worker's group, across the window
     outcome["metrics"]["baseline_rss_bytes"] = _idle_rss_bytes
     outcome["metrics"]["peak_rss_bytes"] = memory.peak_rss_bytes()
     outcome["metrics"].update(setup_metrics(model))
