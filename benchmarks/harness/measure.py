@@ -86,6 +86,7 @@ def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[
         params=cell.params,
         **({"variant": cell.variant} if cell.variant else {}),
         default_variant=cell.variant in (None, model.variants_of(BY_NAME[cell.workload].variant_workload)[0]),
+        **unranked(model.unranked_variants, cell.workload, cell.variant),
         versions=versions(cell.model, measured),
         **interpreter_info(cell, measured),
         rounds=len(measured),
@@ -99,6 +100,12 @@ def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[
     if measured:
         benchmark.extra_info.update(model_config(measured[-1]))
     return measured
+
+
+def unranked(reasons: Any, workload: str, variant: str | None) -> dict[str, str]:
+    """``{"unranked": why}`` for a variant whose figure is not the same work as the other rows', else nothing."""
+    reason = reasons.get((workload, variant or ""))
+    return {"unranked": reason} if reason else {}
 
 
 UNDER_TEST_CPU_KEYS = ("cpu_s", "server_cpu_s", "client_cpu_s")

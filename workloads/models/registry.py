@@ -50,6 +50,9 @@ class Model:
     """(workload, reason) pairs for workloads this model cannot honestly do; those cells are skipped with the reason."""
     reference: bool = False
     """One of the suite's own schedulers (a lower bound nobody deploys), not a production library."""
+    unranked_variants: Mapping[tuple[str, str], str] = field(default_factory=dict, hash=False)
+    """(workload, variant) -> why its figure does not measure the same work as the other rows (saved as
+    ``unranked``): shown beside them, never ranked against them."""
     one_process_per_core: bool = False
     """The model runs one process per core it is given (the hybrid); given one core it is one process."""
     package: bool = False
@@ -116,6 +119,13 @@ ASYNCIO_ECHO_PARAMS: Mapping[str, Mapping[str, object]] = {"buffered": {"connect
 compared; the whole grid of it would add twelve echo cells to the default profile."""
 TWISTED_TASKS = ("coroutines", "chains")
 """One coroutine per task (default), or Deferred chains with no coroutine (less work per task than any other model)."""
+TWISTED_HANDOFF = {"ping_pong": ("scheduled", "callbacks")}
+"""A hand-off through the reactor (``callLater(0, queue.put, token)``, default), or DeferredQueue's synchronous
+callback chain, in which the waiting side resumes inside the other's ``put``."""
+SYNCHRONOUS_HANDOFF = (
+    "a synchronous Deferred callback chain: the waiting side resumes inside the other side's put(), in the same "
+    "call stack, while every other row passes control through its scheduler"
+)
 GEVENT_CONFIGS = ("defaults", "tuned")
 """gevent as installed, or with its documented speed setting (no greenlet-tree tracking)."""
 DEFAULT_AND_FULL = ("default", "full")
@@ -168,8 +178,9 @@ MODELS: dict[str, Model] = {
             "event_loop",
             ("twisted",),
             "twisted Deferreds on the default reactor",
-            variants={w: TWISTED_TASKS for w in ("sleep_fanout", "timeout_cancel", "cpu_mixed")},
+            variants={**{w: TWISTED_TASKS for w in ("sleep_fanout", "timeout_cancel", "cpu_mixed")}, **TWISTED_HANDOFF},
             variant_profiles={"chains": FULL_ONLY, ("sleep_fanout", "chains"): DEFAULT_AND_FULL},
+            unranked_variants={("ping_pong", "callbacks"): SYNCHRONOUS_HANDOFF},
         ),
         Model(
             "asyncio",

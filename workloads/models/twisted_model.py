@@ -57,13 +57,22 @@ is measured apart (see ``workloads/models/MEASUREMENTS.md``). Both gather with
   class per call and wraps it (slower per connection, see MEASUREMENTS.md).
 - ``ping_pong``: two ``async def`` coroutines (``Deferred.fromCoroutine``,
   gathered) hand the token over a pair of ``defer.DeferredQueue``: ``get``
-  returns a Deferred, ``put`` fires the one a waiting side awaits. A Deferred
-  runs its callbacks synchronously when it fires, so the waiting coroutine
-  resumes inside the other side's ``put`` (it runs until its own ``get``
-  suspends it, then ``put`` returns and the putter's ``get`` finds the reply
-  already queued): no hand-off goes through the reactor's loop. That is how
-  twisted hands data from one piece of code to another, and this workload
-  prices it: a Deferred per waiting ``get`` and a callback chain per hand-off.
+  returns a Deferred, ``put`` fires the one a waiting side awaits.
+  - ``scheduled`` (default): each side hands over with
+    ``reactor.callLater(0, queue.put, token)``, so the token waits in the
+    reactor and the other side resumes from the reactor's next iteration: one
+    scheduler round trip per hand-off, as asyncio's ``Queue`` (a future's
+    callbacks go through ``call_soon``), trio's channels and gevent's hub make.
+    ``callLater(0, ...)`` is twisted's documented way to run something on the
+    reactor's next turn.
+  - ``callbacks``: ``queue.put(token)`` directly. A Deferred runs its callbacks
+    synchronously when it fires, so the waiting coroutine resumes inside the
+    other side's ``put`` (it runs until its own ``get`` suspends it, then
+    ``put`` returns and the putter's ``get`` finds the reply already queued):
+    no hand-off goes through the reactor. That is how twisted hands data from
+    one piece of code to another, and it is priced here, but it is a call
+    stack, not a scheduler round trip: saved as ``unranked`` and never ranked
+    against the other rows.
 """
 
 from __future__ import annotations
@@ -399,23 +408,44 @@ def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> 
 # -- ping_pong ----------------------------------------------------------------
 
 
-async def _ping(count: int, to_pong: DeferredQueue[int], to_ping: DeferredQueue[int], received: list[int]) -> None:
+Hand = Callable[[DeferredQueue[int], int], object]
+
+
+def _scheduled(queue: DeferredQueue[int], token: int) -> object:
+    """Hand ``token`` over through the reactor: it is put on ``queue`` on the reactor's next iteration."""
+    return reactor.callLater(0, queue.put, token)
+
+
+def _in_call_stack(queue: DeferredQueue[int], token: int) -> object:
+    """Hand ``token`` over at once: a waiting ``get``'s Deferred fires, and its coroutine runs, inside this call."""
+    queue.put(token)
+    return None
+
+
+HANDS: dict[str, Hand] = {"scheduled": _scheduled, "callbacks": _in_call_stack}
+
+
+async def _ping(
+    count: int, hand: Hand, to_pong: DeferredQueue[int], to_ping: DeferredQueue[int], received: list[int]
+) -> None:
     token = 1
     for _ in range(count):
-        to_pong.put(token)
+        hand(to_pong, token)
         token = await to_ping.get()
         received.append(token)
         token += 1
 
 
-async def _pong(count: int, to_pong: DeferredQueue[int], to_ping: DeferredQueue[int], received: list[int]) -> None:
+async def _pong(
+    count: int, hand: Hand, to_pong: DeferredQueue[int], to_ping: DeferredQueue[int], received: list[int]
+) -> None:
     for _ in range(count):
         token = await to_pong.get()
         received.append(token)
-        to_ping.put(token + 1)
+        hand(to_ping, token + 1)
 
 
-async def _ping_pong(handoffs: int, window: Window) -> tuple[list[int], list[int]]:
+async def _ping_pong(hand: Hand, handoffs: int, window: Window) -> tuple[list[int], list[int]]:
     to_pong: DeferredQueue[int] = DeferredQueue()
     to_ping: DeferredQueue[int] = DeferredQueue()
     ping_tokens: list[int] = []
@@ -424,12 +454,14 @@ async def _ping_pong(handoffs: int, window: Window) -> tuple[list[int], list[int
     with window:
         await gatherResults(
             [
-                Deferred.fromCoroutine(_pong(count, to_pong, to_ping, pong_tokens)),
-                Deferred.fromCoroutine(_ping(count, to_pong, to_ping, ping_tokens)),
+                Deferred.fromCoroutine(_pong(count, hand, to_pong, to_ping, pong_tokens)),
+                Deferred.fromCoroutine(_ping(count, hand, to_pong, to_ping, ping_tokens)),
             ]
         )
     return ping_tokens, pong_tokens
 
 
 def ping_pong(variant: str, handoffs: int, window: Window) -> tuple[list[int], list[int]]:
-    return _run_in_reactor(_ping_pong, handoffs, window)
+    if variant not in HANDS:
+        raise ValueError(f"twisted has no ping_pong variant {variant!r}; it has {', '.join(HANDS)}")
+    return _run_in_reactor(_ping_pong, HANDS[variant], handoffs, window)
