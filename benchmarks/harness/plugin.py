@@ -31,13 +31,13 @@ from benchmarks.harness.cells import PROFILES, Cell
 from benchmarks.harness.environment import describe_environment, load_average
 from benchmarks.harness.environments import EnvironmentFailed, prepare
 from benchmarks.harness.interpreters import Interpreter, InterpreterError, parse_interpreters
-from benchmarks.harness.progress import Progress
+from benchmarks.harness.progress import PlannedCell, Progress
 from benchmarks.harness.run_record import current_run, start_run, stop_on_sigterm
 from benchmarks.harness.selection import Selection, SelectionError, parse_selection
 from benchmarks.harness.virtual_clock import VirtualClock
 from benchmarks.harness.worker_client import WorkerClient, WorkerFailed
 from reports.session_hook import report_after_session
-from workloads.interface import WORKLOADS
+from workloads.interface import BY_NAME, WORKLOADS
 from workloads.models.registry import lookup
 
 FORBIDDEN_IN_PYTEST_PROCESS = ("gevent", "eventlet", "twisted.internet.reactor")
@@ -130,17 +130,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
     if config.getoption("verbose") > -2 and not config.getoption("benchmark_disable", False):
-        config.stash[_progress_key] = Progress(planned_rounds(items))
+        config.stash[_progress_key] = Progress(planned_cells(items))
 
 
-def planned_rounds(items: list[pytest.Item]) -> dict[str, int]:
-    """Rounds each benchmark cell will run (warm-up included), skipped cells left out."""
+def planned_cells(items: list[pytest.Item]) -> dict[str, PlannedCell]:
+    """Each benchmark cell the session will run, with its a-priori cost; skipped cells left out."""
     planned = {}
     for item in items:
         callspec = getattr(item, "callspec", None)
         cell = callspec.params.get("cell") if callspec is not None else None
         if isinstance(cell, Cell) and not cell.skip_reason:
-            planned[item.nodeid] = cell.plan.rounds + cell.plan.warmup_rounds
+            cost = BY_NAME[cell.workload].expected_cell_s(cell.params, cell.plan, cell.profile)
+            planned[item.nodeid] = PlannedCell(cell.workload, cost)
     return planned
 
 

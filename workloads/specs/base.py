@@ -61,6 +61,15 @@ class Workload(ABC, Generic[P]):
         """How long one round may take before the worker counts as hung."""
         return 120.0
 
+    def expected_round_s(self, params: P) -> float:
+        """A rough a-priori wall time of one round, checks included, for the progress line's estimate (the
+        estimate rescales it by what this workload's finished cells really took)."""
+        return 0.05
+
+    def expected_cell_s(self, params: P, plan: Plan, profile: str) -> float:
+        """A rough a-priori wall time of a whole cell: starting its processes, then every round."""
+        return CELL_START_S + (plan.rounds + plan.warmup_rounds) * self.expected_round_s(params)
+
     def run_round(self, model: Any, variant: str, params: P) -> dict[str, Any]:
         """Run one checked round in the worker: ``{"quanta": ..., "metrics": {...}}`` or ``WrongResult``."""
         raise NotImplementedError(f"{self.name} rounds are not run inside the model's worker")
@@ -68,6 +77,10 @@ class Workload(ABC, Generic[P]):
     def summarize(self, rounds: list[Round], params: P) -> dict[str, Any]:
         """The derived metrics of a cell from its measured rounds (saved in ``extra_info``)."""
         return {}
+
+
+CELL_START_S = 0.6
+"""Starting a cell's fresh worker interpreter (and importing its model) on the 2-core VM, roughly."""
 
 
 def median_seconds(rounds: list[Round]) -> float:

@@ -100,6 +100,9 @@ class CpuMixed(Workload[Params]):
             "metrics": {"tasks": n, "task_cpu_s": one_task_cpu_seconds(work), "cores": len(os.sched_getaffinity(0))},
         }
 
+    def expected_round_s(self, params: Params) -> float:
+        return params["delay"] + params["n"] * (params["work"] * 60e-9 + 30e-6)
+
     def summarize(self, rounds: list[Round], params: Params) -> dict[str, Any]:
         n, delay = params["n"], params["delay"]
         task_cpu = statistics.median(r.metrics["task_cpu_s"] for r in rounds)

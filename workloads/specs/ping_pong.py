@@ -79,6 +79,9 @@ class PingPong(Workload[Params]):
     def timeout_s(self, params: Params) -> float:
         return 30.0 + params["handoffs"] * 1e-3
 
+    def expected_round_s(self, params: Params) -> float:
+        return params["handoffs"] * 8e-6
+
     def run_round(self, model: Implements, variant: str, params: Params) -> dict[str, Any]:
         handoffs = int(params["handoffs"])
         if handoffs < 2 or handoffs % 2:

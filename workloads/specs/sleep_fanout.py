@@ -85,6 +85,9 @@ class SleepFanout(Workload[Params]):
     def timeout_s(self, params: Params) -> float:
         return 30.0 + params["n"] * 0.002
 
+    def expected_round_s(self, params: Params) -> float:
+        return params["delay"] + params["n"] * 30e-6
+
     def run_round(self, model: Implements, variant: str, params: Params) -> dict[str, Any]:
         n, delay = int(params["n"]), float(params["delay"])
         if n < 1 or delay < 0:

@@ -21,10 +21,10 @@ from typing import Any, NotRequired, Protocol, TypedDict
 from workloads.runtime.errors import WrongResult
 from workloads.runtime.proc import own_group_cpu_seconds
 from workloads.runtime.window import Window
-from workloads.specs.base import Round, Workload, median_growth_per_unit
+from workloads.specs.base import CELL_START_S, Round, Workload, median_growth_per_unit
 from workloads.specs.bottleneck import bottleneck_of, round_utilisations
 from workloads.specs.echo_data import expected_crc
-from workloads.specs.schema import PEAK_RSS, RSS_PER_CONNECTION, Chart, Metric, Schema
+from workloads.specs.schema import PEAK_RSS, RSS_PER_CONNECTION, Chart, Metric, Plan, Schema
 from workloads.specs.tcp_echo import messages_per_round
 
 GRID = {
@@ -113,6 +113,13 @@ class TcpClient(Workload[Params]):
                 raise WrongResult(f"connection {index}: the bytes received differ from the bytes sent (crc32 mismatch)")
         metrics = {"messages": connections * round_trips, "client_cpu_s": client_cpu}
         return {"quanta": window.quanta, "metrics": metrics}
+
+    def expected_round_s(self, params: Params) -> float:
+        return params["round_trips"] * (15e-6 + params["message_size"] * 1e-9)
+
+    def expected_cell_s(self, params: Params, plan: Plan, profile: str) -> float:
+        """The client's worker and the reference server both start."""
+        return 2 * CELL_START_S + super().expected_cell_s(params, plan, profile)
 
     def summarize(self, rounds: list[Round], params: Params) -> dict[str, Any]:
         throughput = statistics.median(r.metrics["messages"] / r.seconds for r in rounds)

@@ -16,9 +16,9 @@ import statistics
 from typing import Any, Protocol, TypedDict
 
 from workloads.runtime.server_control import ServerControl
-from workloads.specs.base import Round, Workload
+from workloads.specs.base import CELL_START_S, Round, Workload
 from workloads.specs.bottleneck import bottleneck_of, round_utilisations
-from workloads.specs.schema import PEAK_RSS, RSS_PER_CONNECTION, Chart, Metric, Schema
+from workloads.specs.schema import PEAK_RSS, RSS_PER_CONNECTION, Chart, Metric, Plan, Schema
 
 
 class Params(TypedDict):
@@ -111,6 +111,13 @@ class TcpEcho(Workload[Params]):
             for c in connections
             if not (profile == "default" and c == 1 and size > 1024)  # one connection at 16 KiB: full only
         ]
+
+    def expected_round_s(self, params: Params) -> float:
+        return params["messages"] * (15e-6 + params["message_size"] * 1e-9)
+
+    def expected_cell_s(self, params: Params, plan: Plan, profile: str) -> float:
+        """The server's worker and the load generator both start."""
+        return 2 * CELL_START_S + super().expected_cell_s(params, plan, profile)
 
     def summarize(self, rounds: list[Round], params: Params) -> dict[str, Any]:
         durations = [r.seconds for r in rounds]

@@ -50,7 +50,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
-from workloads.specs.base import Round, Workload
+from workloads.specs.base import CELL_START_S, Round, Workload
 from workloads.specs.bottleneck import SATURATED_FROM_UTIL
 from workloads.specs.schema import Chart, Metric, Plan, Schema
 from workloads.specs.tcp_echo import Implements
@@ -377,6 +377,15 @@ class TcpLatency(Workload[Params]):
     def timeout_s(self, params: Params) -> float:
         """One rate's measurement: its schedule, the drain bound, and a generous margin."""
         return params["warmup_s"] + params["duration_s"] + DRAIN_S + 30.0
+
+    def expected_cell_s(self, params: Params, plan: Plan, profile: str) -> float:
+        """Three processes start; the closed-loop rounds; then every rate: the common ones, the overload and its
+        drain, the fractions, and about three quarters of the search's budget per target (searches end early)."""
+        rates = (
+            len(ABSOLUTE_RATES[profile]) + 1 + len(FRACTIONS[profile]) + 0.75 * len(TARGETS_S) * SEARCH_STEPS[profile]
+        )
+        per_rate = params["warmup_s"] + params["duration_s"] + 0.05
+        return 3 * CELL_START_S + (SATURATION_ROUNDS + 1) * 0.1 + rates * per_rate + OVERLOAD_DRAIN_S
 
     def summarize(self, rounds: list[Round], params: Params) -> dict[str, Any]:
         """Only the common-rate rounds; ``summarize_sweep`` adds the rest of the cell."""

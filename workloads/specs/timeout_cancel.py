@@ -113,6 +113,9 @@ class TimeoutCancel(Workload[Params]):
     def timeout_s(self, params: Params) -> float:
         return 30.0 + params["n"] * 0.002
 
+    def expected_round_s(self, params: Params) -> float:
+        return params["deadline"] + params["n"] * 40e-6
+
     def run_round(self, model: Implements, variant: str, params: Params) -> dict[str, Any]:
         n, deadline = int(params["n"]), float(params["deadline"])
         delays = task_delays(n, deadline, int(params.get("seed", 0)))
