@@ -34,6 +34,8 @@ from benchmarks.harness.interpreters import Interpreter, InterpreterError, parse
 from benchmarks.harness.progress import PlannedCell, Progress
 from benchmarks.harness.run_record import current_run, start_run, stop_on_sigterm
 from benchmarks.harness.selection import Selection, SelectionError, parse_selection
+from benchmarks.harness.settings import SettingError, check_settings
+from benchmarks.harness.storage_lock import StorageLock, storage_folder
 from benchmarks.harness.virtual_clock import VirtualClock
 from benchmarks.harness.worker_client import WorkerClient, WorkerFailed
 from reports.session_hook import report_after_session
@@ -69,11 +71,12 @@ def pytest_configure(config: pytest.Config) -> None:
     stop_on_sigterm()
     config.stash[_load_at_start_key] = load_average()
     try:
+        check_settings()
         config.stash[_selection_key] = parse_selection(
             config.getoption("--models"), config.getoption("--workloads"), config.getoption("--profile")
         )
         config.stash[_interpreters_key] = parse_interpreters(config.getoption("--python"))
-    except (SelectionError, InterpreterError) as exc:
+    except (SettingError, SelectionError, InterpreterError) as exc:
         raise pytest.UsageError(str(exc)) from None
 
 
@@ -214,7 +217,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_json: dict[str, Any]) -> None:
-    """Say in the saved run whether it is complete, and which cells failed and why."""
+    """Say in the saved run whether it is complete, and which cells failed and why.
+
+    pytest-benchmark saves right after this hook, numbering the file after the newest one in the storage:
+    two sessions saving at once would take the same number. The storage's lock is taken here and held until
+    this session ends (``storage_lock``), so they number one after the other."""
+    if _storage_lock is None:
+        _hold_storage_lock(config)
     selection = config.stash[_selection_key]
     output_json["corobench"] = {
         **current_run().summary(selection),
@@ -227,8 +236,27 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_
         output_json["corobench"]["interpreters"] = [i.to_json() for i in selection.interpreters]
 
 
+_storage_lock: StorageLock | None = None
+
+
+def _hold_storage_lock(config: pytest.Config) -> None:
+    global _storage_lock
+    folder = storage_folder(config.getoption("benchmark_storage", None))
+    if folder is not None:
+        _storage_lock = StorageLock(folder)
+        _storage_lock.acquire()
+
+
+def _release_storage_lock() -> None:
+    global _storage_lock
+    if _storage_lock is not None:
+        _storage_lock.release()
+        _storage_lock = None
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _release_storage_lock()
     if not session.config.getoption("--no-report"):
         report_after_session(session.config)
     leaked = [name for name in FORBIDDEN_IN_PYTEST_PROCESS if name in sys.modules]

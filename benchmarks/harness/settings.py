@@ -1,0 +1,86 @@
+"""The suite's environment variables, checked once before a session runs anything.
+
+Each ``COROBENCH_*`` setting is read where it acts (a peer's waiting, a generator's loop, a worker's
+allocator state), often in a child process, where a bad value would fail every cell one by one with a
+traceback. The session instead asks the same parsers up front and turns the first complaint into a
+usage error: one line naming the variable, its value and what it accepts.
+
+- ``COROBENCH_GENERATOR`` (``c``/``python``) and ``COROBENCH_GENERATOR_SLEEP`` (``1``/``0``): the peers'
+  loops and waiting (``workloads.peers``);
+- ``COROBENCH_ALLOCATOR_STATE`` (``warm``/``cold``): glibc's state in every helper
+  (``workloads.runtime.allocator``);
+- ``COROBENCH_EXTRA_MODELS``: a module with test-only models (``tests.models``);
+- ``COROBENCH_CORES`` is the harness's own message to each worker: set by hand it would be ignored, so it
+  is refused.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Mapping
+
+from workloads.models.registry import EXTRA_MODELS_ENV
+from workloads.peers import waiting
+from workloads.peers.load_generator import IMPL_ENV, IMPLS
+from workloads.runtime import allocator
+from workloads.runtime.cores import CORES_ENV
+
+
+class SettingError(ValueError):
+    """A ``COROBENCH_*`` variable holds a value the suite cannot use."""
+
+
+def check_settings(environ: Mapping[str, str] | None = None) -> None:
+    """Raise ``SettingError`` (one line) for the first suite variable in ``environ`` that is unusable."""
+    env = os.environ if environ is None else environ
+    for check in CHECKS:
+        problem = check(env)
+        if problem:
+            raise SettingError(problem)
+
+
+def _generator(env: Mapping[str, str]) -> str | None:
+    value = env.get(IMPL_ENV, "")
+    if value and value not in IMPLS:
+        return f"{IMPL_ENV}={value!r}: expected one of {', '.join(IMPLS)} (or unset: C where it is built)"
+    return None
+
+
+def _sleep(env: Mapping[str, str]) -> str | None:
+    value = env.get(waiting.SLEEP_ENV, "")
+    if value not in ("", "0", "1"):
+        return f"{waiting.SLEEP_ENV}={value!r}: expected 1 (the peers sleep) or 0/unset (they spin)"
+    return None
+
+
+def _allocator(env: Mapping[str, str]) -> str | None:
+    value = env.get(allocator.STATE_ENV, "")
+    if value and value not in allocator.STATES:
+        return f"{allocator.STATE_ENV}={value!r}: expected one of {', '.join(allocator.STATES)} (or unset: warm)"
+    return None
+
+
+def _extra_models(env: Mapping[str, str]) -> str | None:
+    module = env.get(EXTRA_MODELS_ENV, "")
+    if not module:
+        return None
+    try:
+        found = importlib.import_module(module)
+    except ImportError as exc:
+        return f"{EXTRA_MODELS_ENV}={module!r}: cannot import it ({exc}); unset it, or name a module with MODELS"
+    if not isinstance(getattr(found, "MODELS", None), dict):
+        return f"{EXTRA_MODELS_ENV}={module!r}: the module has no MODELS dict of extra models"
+    return None
+
+
+def _cores(env: Mapping[str, str]) -> str | None:
+    if CORES_ENV in env:
+        return (
+            f"{CORES_ENV}={env[CORES_ENV]!r}: the harness sets it for each worker (the cores it gives the cell); "
+            "unset it (the cores are chosen from this process's affinity: use taskset to restrict them)"
+        )
+    return None
+
+
+CHECKS: tuple[Callable[[Mapping[str, str]], str | None], ...] = (_generator, _sleep, _allocator, _extra_models, _cores)
