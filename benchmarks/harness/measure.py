@@ -16,6 +16,7 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.harness.between_processes import measure_between_processes
 from benchmarks.harness.cells import Cell
 from benchmarks.harness.virtual_clock import VirtualClock
 from benchmarks.harness.worker_client import WorkerClient
@@ -40,6 +41,8 @@ def measure_worker_cell(benchmark: Any, clock: VirtualClock, worker: WorkerClien
     rounds = measure(benchmark, clock, cell, one_round)
     benchmark.extra_info.update(BY_NAME[cell.workload].summarize(rounds, cell.params))
     benchmark.extra_info.update(collector_summary(rounds))
+    if rounds and not benchmark.disabled:
+        benchmark.extra_info.update(measure_between_processes(cell, statistics.median(r.seconds for r in rounds)))
     return rounds
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.harness.between_processes import REPEAT_PLAN, extra_processes
 from benchmarks.harness.cells import PROFILES, Cell
 from benchmarks.harness.environment import describe_environment, load_average
 from benchmarks.harness.environments import EnvironmentFailed, prepare
@@ -143,7 +144,10 @@ def planned_cells(items: list[pytest.Item]) -> dict[str, PlannedCell]:
         callspec = getattr(item, "callspec", None)
         cell = callspec.params.get("cell") if callspec is not None else None
         if isinstance(cell, Cell) and not cell.skip_reason:
-            cost = BY_NAME[cell.workload].expected_cell_s(cell.params, cell.plan, cell.profile)
+            workload = BY_NAME[cell.workload]
+            cost = workload.expected_cell_s(cell.params, cell.plan, cell.profile)
+            repeats = extra_processes(cell) if workload.in_worker else 0
+            cost += repeats * workload.expected_cell_s(cell.params, REPEAT_PLAN, cell.profile)
             planned[item.nodeid] = PlannedCell(cell.workload, cost)
     return planned
 
