@@ -23,8 +23,8 @@ from reports.build import (
     write_comparison,
     write_report,
 )
-from reports.find import newest_run, resolve_run
-from reports.load import ReportInputError, load_run
+from reports.read.find import newest_run, resolve_run
+from reports.read.run import ReportInputError, load_run
 
 EXIT_BAD_INPUT = 2
 

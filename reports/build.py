@@ -1,6 +1,6 @@
 """Write a report directory: charts (PNG + SVG), ``summary.md``, ``index.html``, ``results.csv`` and a copy of
 the run's JSON, for a run or a comparison. cpu_mixed-style groups are put on one calibration first
-(``reports.calibration``).
+(``reports.judge.calibration``).
 
 The output directory defaults to ``reports/out/<run-stem>/`` under the project root (the folder that
 holds ``.benchmarks/``). It is refused when it lies inside ``.benchmarks/``, so saved results are
@@ -13,18 +13,20 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from reports.calibration import one_calibration
-from reports.charts import make_charts
-from reports.compare import compare_runs, comparison_charts
-from reports.compare_summary import comparison_document
-from reports.document import Document, to_markdown
-from reports.export import CSV_NAME, write_csv
-from reports.find import STORAGE_DIR, find_storage, is_inside_storage
-from reports.html import GENERATOR, to_html
-from reports.interpreters import interpreter_blocks
-from reports.latency import latency_charts
-from reports.load import ReportInputError, Run, machine_mismatch, merge_runs
-from reports.summary import run_document
+from reports.draw.charts import make_charts
+from reports.draw.open_loop import open_loop_charts
+from reports.draw.ratio_chart import comparison_charts
+from reports.judge.calibration import one_calibration
+from reports.judge.compare import compare_runs
+from reports.judge.ranking import verdicts
+from reports.read.find import STORAGE_DIR, find_storage, is_inside_storage
+from reports.read.run import ReportInputError, Run, machine_mismatch, merge_runs
+from reports.write.comparison import comparison_document
+from reports.write.document import Document, to_markdown
+from reports.write.html import GENERATOR, to_html
+from reports.write.interpreter_matrix import interpreter_blocks
+from reports.write.results_csv import CSV_NAME, write_csv
+from reports.write.summary import run_document
 
 OUT_DIR = Path("reports") / "out"
 
@@ -56,8 +58,9 @@ def write_report(runs: list[Run], out: Path) -> Path:
     run = merge_runs(runs)
     write_csv(run if len(runs) > 1 else runs[0], out)
     run = one_calibration(run)
-    charts = make_charts(run, out) + latency_charts(run, out)
-    doc = run_document(run, charts, names)
+    judged = verdicts(run)  # once per report: every section and chart reads these
+    charts = make_charts(run, judged, out) + open_loop_charts(run, out)
+    doc = run_document(run, judged, charts, names)
     doc.add(*interpreter_blocks(run.results))  # nothing unless the run spans several --python interpreters
     return _write_document(doc, out)
 

@@ -24,9 +24,9 @@ from benchmarks.harness.cells import cells_for
 from benchmarks.harness.environments import PreparedInterpreter, missing_requirements, prepare, requirements_hash
 from benchmarks.harness.interpreters import Interpreter, InterpreterError, parse_interpreters, resolve
 from benchmarks.harness.worker_client import WorkerClient
-from reports.document import Document, to_markdown
-from reports.interpreters import interpreter_blocks
-from reports.load import load_run
+from reports.read.run import load_run
+from reports.write.document import Document, to_markdown
+from reports.write.interpreter_matrix import interpreter_blocks
 from tests.session_runner import run_benchmarks
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -6,7 +6,11 @@ The rules, checked over the static import graph of every module in the repositor
 - the worker runtime imports no model module (it finds one by name in the registry);
 - workload specs import only the runtime pieces a round uses (window, errors, server control, /proc);
 - ``benchmarks`` imports no model module and no peer (it starts them by module name);
-- no model module is importable under its library's own name.
+- no model module is importable under its library's own name;
+- ``reports`` has the rooms read -> judge -> write / draw -> build: reading imports nothing after it,
+  judging never imports writing or drawing, writing never imports drawing, only ``reports.draw`` imports
+  matplotlib (judging and writing import where it is absent), nothing in ``reports`` imports pytest, and
+  no function or module name means two things.
 """
 
 from __future__ import annotations
@@ -168,3 +172,97 @@ def test_a_model_missing_a_workload_function_fails_mypy(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "conformance.py" in result.stdout and "ModelInterface" in result.stdout, result.stdout
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, third-party ones included, at any depth."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            out.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            out.add(node.module.split(".")[0])
+    return out
+
+
+REPORT_ROOMS = ("reports.read", "reports.judge", "reports.write", "reports.draw")
+
+
+def test_the_reports_rooms_are_the_tree() -> None:
+    loose = sorted(m for m in GRAPH if within(m, "reports") and m.count(".") == 1 and not within(m, REPORT_ROOMS[0]))
+    assert set(loose) - set(REPORT_ROOMS) == {"reports.__main__", "reports.build"}
+
+
+def test_reading_judging_and_writing_never_import_the_charts() -> None:
+    for room in ("reports.read", "reports.judge", "reports.write"):
+        bad = [f"{m} -> {i}" for m, imported in GRAPH.items() if within(m, room) for i in imported]
+        assert [b for b in bad if "reports.draw" in b] == []
+
+
+def test_reading_never_imports_judging_or_writing() -> None:
+    assert violations("reports.read", ("reports.read",)) == []
+
+
+def test_judging_never_imports_writing() -> None:
+    assert violations("reports.judge", ("reports.judge", "reports.read")) == []
+
+
+def test_only_the_charts_import_matplotlib_and_nothing_in_reports_imports_pytest() -> None:
+    modules = project_modules()
+    for name, path in modules.items():
+        if not within(name, "reports"):
+            continue
+        imported = top_level_imports(path)
+        assert "pytest" not in imported and "_pytest" not in imported, name
+        if "matplotlib" in imported:
+            assert within(name, "reports.draw"), f"{name} imports matplotlib outside reports.draw"
+
+
+def test_judging_and_writing_import_without_matplotlib() -> None:
+    """Every module of read, judge and write imports in an interpreter where matplotlib cannot be found."""
+    names = sorted(m for m in project_modules() if within(m, "reports") and not within(m, "reports.draw"))
+    names = [m for m in names if m not in ("reports.build", "reports.__main__")]
+    code = (
+        "import sys\n"
+        "class NoMatplotlib:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'matplotlib':\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, NoMatplotlib())\n"
+        f"for name in {names!r}:\n"
+        "    __import__(name)\n"
+        "assert 'matplotlib' not in sys.modules and 'pytest' not in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "reports.judge.ranking" in names and "reports.write.summary" in names
+
+
+def test_one_name_one_thing_in_reports() -> None:
+    """No top-level function defined in two modules of reports, and no two module names one letter apart."""
+    defined: dict[str, list[str]] = {}
+    leaves: dict[str, str] = {}
+    for name, path in project_modules().items():
+        if not within(name, "reports"):
+            continue
+        leaves[name] = name.rsplit(".", 1)[-1]
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                defined.setdefault(node.name, []).append(name)
+    assert {n: where for n, where in defined.items() if len(where) > 1} == {}
+    pairs = [
+        (a, b)
+        for a in leaves
+        for b in leaves
+        if a < b and leaves[a] != leaves[b] and one_letter_apart(leaves[a], leaves[b])
+    ]
+    assert pairs == []
+
+
+def one_letter_apart(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from reports.__main__ import main
-from reports.calibration import one_calibration
-from reports.load import load_run
-from reports.memory import marginal_cost, shown
-from reports.ranking import PEER, REFERENCE, STALLED, verdicts
-from reports.schema import schemas_of
-from reports.stats import bootstrap_medians, percentile_interval
+from reports.judge.calibration import one_calibration
+from reports.judge.memory import marginal_cost
+from reports.judge.ranking import PEER, REFERENCE, STALLED, verdicts
+from reports.judge.stats import bootstrap_medians, percentile_interval
+from reports.read.run import load_run
+from reports.read.schemas import schemas_of
+from reports.read.upgrade import upgrade
+from reports.write.fmt import memory_text
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PING_PONG_SCHEMA = {
@@ -157,7 +159,8 @@ def test_an_unknown_workload_is_labelled_from_the_schema_in_its_run(tmp_path: Pa
 
 
 def test_legacy_runs_use_the_legacy_schema_and_new_runs_their_own() -> None:
-    legacy = schemas_of({})
+    legacy = schemas_of(upgrade({"benchmarks": []})["corobench"])
+    assert schemas_of({}) == {}, "only the upgrade knows the schemas of runs saved without them"
     assert list(legacy) == ["sleep_fanout", "tcp_echo", "tcp_client", "timeout_cancel", "cpu_mixed"]
     assert legacy["tcp_echo"].speed_headline == "throughput_msgs_per_s"
     assert legacy["tcp_echo"].metric("throughput_msgs_per_s").higher_is_better  # type: ignore[union-attr]
@@ -245,7 +248,7 @@ def test_memory_below_its_resolution_is_not_ranked_and_one_size_is_not_extrapola
     ]
     run = load_run(save_run(tmp_path / "mem.json", benchmarks))
     schema = run.schemas["tcp_client"]
-    assert shown(run.results[0], "rss_per_connection_bytes", schema) == "< 40.96 B"
+    assert memory_text(run.results[0], "rss_per_connection_bytes", schema) == "< 40.96 B"
     assert marginal_cost(list(run.results), "rss_per_connection_bytes", schema) is None
     summary, _ = render(tmp_path / "mem.json", tmp_path / "out")
     assert "memory / connection at connections=100, message_size=1024: every model within the resolution" in summary

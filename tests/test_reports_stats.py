@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from reports import fmt
-from reports.compare import FASTER, NOISE, SLOWER, assess
-from reports.load import load_run, merge_runs
-from reports.stats import benjamini_hochberg, bootstrap_ratio_ci, mann_whitney, smallest_p
+from reports.judge.compare import FASTER, NOISE, SLOWER, assess
+from reports.judge.stats import benjamini_hochberg, bootstrap_ratio_ci, mann_whitney, smallest_p
+from reports.read.run import load_run, merge_runs
+from reports.write import fmt
 
 QUICK = Path(__file__).resolve().parent / "fixtures" / "run_asyncio_quick.json"
 

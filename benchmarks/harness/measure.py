@@ -3,7 +3,8 @@
 ``benchmark.pedantic`` calls ``one_round`` for every warm-up and measured round; each call asks
 the worker (or, for echo, the load generator) for one checked round and advances the virtual clock
 by exactly the in-window duration, so the statistics pytest-benchmark records are the worker's
-measurements. The workload's definition then turns the measured rounds into its saved metrics.
+measurements. The workload's definition then turns the measured rounds into its saved metrics; the
+cell's own facts are written through ``reports.read.format.cell_info``, which declares every key.
 Every result also records the interpreter the worker reported (``python_version``,
 ``python_implementation``, ``python_build``, ``gil_enabled``) and, under ``--python``, the spec
 it was chosen by (``interpreter``).
@@ -20,6 +21,7 @@ from benchmarks.harness.between_processes import measure_between_processes
 from benchmarks.harness.cells import Cell
 from benchmarks.harness.virtual_clock import VirtualClock
 from benchmarks.harness.worker_client import WorkerClient
+from reports.read.format import cell_info
 from workloads.interface import BY_NAME
 from workloads.models.registry import lookup
 from workloads.specs.base import Round
@@ -52,11 +54,11 @@ def collector_summary(rounds: list[Round]) -> dict[str, Any]:
     logged = [r for r in rounds if "gc_pause_s" in r.metrics]
     if not logged:
         return {}
-    return {
-        "gc_pause_s": statistics.median(r.metrics["gc_pause_s"] for r in logged),
-        "gc_full_collections": statistics.median(r.metrics["gc_collections"][2] for r in logged),
-        "gc_automatic": logged[-1].metrics["gc_automatic"],
-    }
+    return cell_info(
+        gc_pause_s=statistics.median(r.metrics["gc_pause_s"] for r in logged),
+        gc_full_collections=statistics.median(r.metrics["gc_collections"][2] for r in logged),
+        gc_automatic=logged[-1].metrics["gc_automatic"],
+    )
 
 
 def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[], Round]) -> list[Round]:
@@ -82,24 +84,26 @@ def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[
     measured = rounds if benchmark.disabled else rounds[cell.plan.warmup_rounds :]
     model = lookup(cell.model)
     benchmark.extra_info.update(
-        model=cell.model,
-        family=model.family,
-        reference_scheduler=model.reference,
-        workload=cell.workload,
-        params=cell.params,
-        **({"variant": cell.variant} if cell.variant else {}),
-        default_variant=cell.variant in (None, model.variants_of(BY_NAME[cell.workload].variant_workload)[0]),
-        **unranked(model.unranked_variants, cell.workload, cell.variant),
-        versions=versions(cell.model, measured),
-        **interpreter_info(cell, measured),
-        rounds=len(measured),
-        warmup_rounds=0 if benchmark.disabled else cell.plan.warmup_rounds,
-        peak_rss_bytes=max_metric(measured, "peak_rss_bytes"),
-        **side_cost(measured, len(cell.cores)),
+        cell_info(
+            model=cell.model,
+            family=model.family,
+            reference_scheduler=model.reference,
+            workload=cell.workload,
+            params=cell.params,
+            **({"variant": cell.variant} if cell.variant else {}),
+            default_variant=cell.variant in (None, model.variants_of(BY_NAME[cell.workload].variant_workload)[0]),
+            **unranked(model.unranked_variants, cell.workload, cell.variant),
+            versions=versions(cell.model, measured),
+            **interpreter_info(cell, measured),
+            rounds=len(measured),
+            warmup_rounds=0 if benchmark.disabled else cell.plan.warmup_rounds,
+            peak_rss_bytes=max_metric(measured, "peak_rss_bytes"),
+            **side_cost(measured, len(cell.cores)),
+        )
     )
     for key in ONE_OFF_KEYS:
         if measured and key in measured[-1].metrics:
-            benchmark.extra_info[key] = measured[-1].metrics[key]
+            benchmark.extra_info.update(cell_info(**{key: measured[-1].metrics[key]}))
     if measured:
         benchmark.extra_info.update(model_config(measured[-1]))
     return measured
@@ -136,7 +140,7 @@ variant changed), reported by the model's ``setup_metrics`` hook and saved with 
 
 
 def model_config(measured: Round) -> dict[str, Any]:
-    return {key: value for key, value in measured.metrics.items() if key.startswith(CONFIG_PREFIX)}
+    return cell_info(**{key: value for key, value in measured.metrics.items() if key.startswith(CONFIG_PREFIX)})
 
 
 def versions(model: str, rounds: list[Round]) -> dict[str, str]:
@@ -159,10 +163,12 @@ def server_interpreter_info(benchmark: Any, hello: dict[str, Any]) -> None:
         **hello.get("library_versions", {}),
     }
     benchmark.extra_info.update(
-        python_version=hello["python"],
-        python_implementation=hello["python_implementation"],
-        python_build=hello["python_build"],
-        gil_enabled=hello["gil_enabled"],
+        cell_info(
+            python_version=hello["python"],
+            python_implementation=hello["python_implementation"],
+            python_build=hello["python_build"],
+            gil_enabled=hello["gil_enabled"],
+        )
     )
 
 

@@ -29,17 +29,18 @@ import pytest
 
 from benchmarks.harness.between_processes import REPEAT_PLAN, extra_processes
 from benchmarks.harness.cells import PROFILES, Cell
-from benchmarks.harness.environment import describe_environment, load_average
 from benchmarks.harness.environments import EnvironmentFailed, prepare
 from benchmarks.harness.interpreters import Interpreter, InterpreterError, parse_interpreters
 from benchmarks.harness.progress import PlannedCell, Progress
+from benchmarks.harness.provenance import describe_environment, load_average
+from benchmarks.harness.report_hook import report_after_session
 from benchmarks.harness.run_record import current_run, start_run, stop_on_sigterm
 from benchmarks.harness.selection import Selection, SelectionError, parse_selection
 from benchmarks.harness.settings import SettingError, check_settings
 from benchmarks.harness.storage_lock import StorageLock, storage_folder
 from benchmarks.harness.virtual_clock import VirtualClock
 from benchmarks.harness.worker_client import WorkerClient, WorkerFailed
-from reports.session_hook import report_after_session
+from reports.read import format as run_format
 from workloads.interface import BY_NAME, WORKLOADS
 from workloads.models.registry import lookup
 
@@ -221,7 +222,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_json: dict[str, Any]) -> None:
-    """Say in the saved run whether it is complete, and which cells failed and why.
+    """Say in the saved run whether it is complete, and which cells failed and why (``reports.read.format``).
 
     pytest-benchmark saves right after this hook, numbering the file after the newest one in the storage:
     two sessions saving at once would take the same number. The storage's lock is taken here and held until
@@ -229,7 +230,7 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_
     if _storage_lock is None:
         _hold_storage_lock(config)
     selection = config.stash[_selection_key]
-    output_json["corobench"] = {
+    record = {
         **current_run().summary(selection),
         "environment": describe_environment(
             config.invocation_params.args, selection.profile, config.stash[_load_at_start_key]
@@ -237,7 +238,8 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_
         "workloads": {w.name: w.schema.to_json() for w in WORKLOADS if w.name in selection.workloads},
     }
     if selection.interpreters:
-        output_json["corobench"]["interpreters"] = [i.to_json() for i in selection.interpreters]
+        record["interpreters"] = [i.to_json() for i in selection.interpreters]
+    output_json[run_format.SECTION] = run_format.run_record(record)
 
 
 _storage_lock: StorageLock | None = None

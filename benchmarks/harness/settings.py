@@ -21,10 +21,9 @@ import os
 from collections.abc import Callable, Mapping
 
 from workloads.models.registry import EXTRA_MODELS_ENV
-from workloads.peers import waiting
-from workloads.peers.load_generator import IMPL_ENV, IMPLS
 from workloads.runtime import allocator
 from workloads.runtime.cores import CORES_ENV
+from workloads.runtime.settings import GENERATOR_ENV, GENERATOR_IMPLS, GENERATOR_SLEEP_ENV, GENERATOR_SLEEP_VALUES
 
 
 class SettingError(ValueError):
@@ -41,16 +40,18 @@ def check_settings(environ: Mapping[str, str] | None = None) -> None:
 
 
 def _generator(env: Mapping[str, str]) -> str | None:
-    value = env.get(IMPL_ENV, "")
-    if value and value not in IMPLS:
-        return f"{IMPL_ENV}={value!r}: expected one of {', '.join(IMPLS)} (or unset: C where it is built)"
+    value = env.get(GENERATOR_ENV, "")
+    if value and value not in GENERATOR_IMPLS:
+        return (
+            f"{GENERATOR_ENV}={value!r}: expected one of {', '.join(GENERATOR_IMPLS)} (or unset: C where it is built)"
+        )
     return None
 
 
 def _sleep(env: Mapping[str, str]) -> str | None:
-    value = env.get(waiting.SLEEP_ENV, "")
-    if value not in ("", "0", "1"):
-        return f"{waiting.SLEEP_ENV}={value!r}: expected 1 (the peers sleep) or 0/unset (they spin)"
+    value = env.get(GENERATOR_SLEEP_ENV, "")
+    if value not in GENERATOR_SLEEP_VALUES:
+        return f"{GENERATOR_SLEEP_ENV}={value!r}: expected 1 (the peers sleep) or 0/unset (they spin)"
     return None
 
 

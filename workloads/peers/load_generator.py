@@ -38,6 +38,7 @@ from workloads.peers import waiting
 from workloads.runtime import allocator
 from workloads.runtime.errors import WrongResult
 from workloads.runtime.serve import raise_open_files_limit, serve_requests
+from workloads.runtime.settings import GENERATOR_ENV, GENERATOR_IMPLS
 from workloads.runtime.window import to_quanta
 from workloads.specs.echo_data import ECHO_HOST, message
 
@@ -50,8 +51,8 @@ except ImportError:  # not built: the Python loop below runs, and says so
 
 LATENCY_PERCENTILES = {"p50": 0.50, "p90": 0.90, "p99": 0.99, "p999": 0.999}
 RECV_BYTES = 64 * 1024
-IMPL_ENV = "COROBENCH_GENERATOR"
-IMPLS = ("c", "python")
+IMPL_ENV = GENERATOR_ENV
+IMPLS = GENERATOR_IMPLS
 
 
 def choose_impl(compiled: ModuleType | None, name: str) -> str:

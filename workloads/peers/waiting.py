@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import os
 
-SLEEP_ENV = "COROBENCH_GENERATOR_SLEEP"
+from workloads.runtime.settings import GENERATOR_SLEEP_ENV, GENERATOR_SLEEP_VALUES
+
+SLEEP_ENV = GENERATOR_SLEEP_ENV
 
 
 def spins() -> bool:
     """True unless ``COROBENCH_GENERATOR_SLEEP=1``: poll without blocking while echoes are due."""
     value = os.environ.get(SLEEP_ENV, "")
-    if value not in ("", "0", "1"):
+    if value not in GENERATOR_SLEEP_VALUES:
         raise ValueError(f"{SLEEP_ENV}={value!r}; expected 1 (sleep) or 0/unset (spin)")
     return value != "1"

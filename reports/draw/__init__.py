@@ -1,0 +1,1 @@
+"""Draw: every chart of a report. The only modules of ``reports`` that import matplotlib."""
