@@ -11,17 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from reports.draw.figures import (
-    add_legend,
-    axis_label,
-    chart_style,
-    log_axis,
-    new_figure,
-    save,
-    series_style,
-    set_title,
-    style_axes,
-)
+from reports.draw import figures
 from reports.draw.scaling import scaling_charts
 from reports.judge.groups import by_workload, constant_params, panel_keys, series_order, value_key, varying
 from reports.judge.headline import ideal_time
@@ -41,7 +31,7 @@ ROLE_NOTES = {REFERENCE: "reference scheduler", PEER: "peer-bound, not ranked", 
 def make_charts(run: Run, judged: Verdicts, out: Path) -> list[Figure]:
     """Write every chart for ``run`` into ``out``; return them in report order."""
     charts: list[Figure] = []
-    with chart_style():
+    with figures.chart_style():
         for workload, results in by_workload(run.results, run.schemas).items():
             charts.extend(scaling_charts(run, workload, results, out))
             charts.extend(percentile_charts(run, workload, results, out))
@@ -72,10 +62,10 @@ def group_chart(run: Run, group: str, verdict: Verdict, out: Path) -> Figure:
     workload = first.workload
     schema = run.schemas.get(workload)
     title = f"{workload} — {param_text(first.params) or group}"
-    fig = new_figure(9.2, 1.7 + 0.42 * len(rows))
-    set_title(fig, title, run)
+    fig = figures.new_figure(9.2, 1.7 + 0.42 * len(rows))
+    figures.set_title(fig, title, run)
     ax = fig.add_subplot()
-    style_axes(ax)
+    figures.style_axes(ax)
     ax.grid(axis="y", visible=False)
     ideal = ideal_time(verdict, schema)
     shift = ideal or 0.0
@@ -88,7 +78,7 @@ def group_chart(run: Run, group: str, verdict: Verdict, out: Path) -> Figure:
     log = bool(positive) and largest / min(positive) > LOG_SCALE_SPREAD
     left = 10 ** _floor_log10(min(positive)) if log else 0.0
     for i, cell in enumerate(rows):
-        style = series_style(cell.result, [c.result for c in rows])
+        style = figures.series_style(cell.result, [c.result for c in rows])
         hollow = cell.role in (PEER, STALLED)
         ax.barh(
             i,
@@ -113,7 +103,7 @@ def group_chart(run: Run, group: str, verdict: Verdict, out: Path) -> Figure:
     ax.set_yticks(range(len(rows)), [c.label for c in rows])
     ax.invert_yaxis()
     if log:
-        log_axis(ax, "x")
+        figures.log_axis(ax, "x")
         ax.set_xlim(left, largest * 10)
     else:
         ax.set_xlim(0, largest * 1.9)
@@ -122,13 +112,13 @@ def group_chart(run: Run, group: str, verdict: Verdict, out: Path) -> Figure:
         name = f"round time above the ideal of {fmt.seconds(ideal)}"
     else:
         name = "median round time"
-    axis = axis_label(name, unit, log)
+    axis = figures.axis_label(name, unit, log)
     ax.set_xlabel(
         f"{axis}\nbars: medians; whiskers: 95% bootstrap interval of the median; cross-hatched: reference "
         "scheduler\nstriped: a second variant of the model; hollow: the cell did not measure the model"
     )
     stem = "group_" + slug(group)
-    save(fig, out, stem)
+    figures.save(fig, out, stem)
     question = (
         f"Which model does the identical {workload} work ({param_text(first.params)}) fastest, and is it separated?"
     )
@@ -158,11 +148,11 @@ def _latency_figure(
     run: Run, workload: str, fixed: dict[str, object], panel_key: str | None, results: list[Result], out: Path
 ) -> Figure:
     panels = sorted({r.params.get(panel_key) for r in results} if panel_key else {None}, key=value_key)
-    fig = new_figure(max(7.5, 0.6 + 3.6 * len(panels)), 5.2)
+    fig = figures.new_figure(max(7.5, 0.6 + 3.6 * len(panels)), 5.2)
     shown = {**constant_params(results), **fixed}
     shown.pop(panel_key or "", None)
     title = f"{workload} latency percentiles — {param_text(shown)}"
-    set_title(fig, title, run)
+    figures.set_title(fig, title, run)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     keys = latency_keys(results)
     schema = run.schemas.get(workload)
@@ -170,12 +160,12 @@ def _latency_figure(
     scale, unit = fmt.time_unit_for(values)
     labels = series_order(results)
     for ax, panel in zip(axes, panels, strict=True):
-        style_axes(ax)
+        figures.style_axes(ax)
         members = [r for r in results if panel_key is None or r.params.get(panel_key) == panel]
         for label in labels:
             for result in (r for r in members if r.label == label):
                 points = [(i, v / scale) for i, k in enumerate(keys) if (v := result.metric(k)) is not None]
-                style = series_style(result, results)
+                style = figures.series_style(result, results)
                 ax.plot(
                     [p[0] for p in points],
                     [p[1] for p in points],
@@ -186,14 +176,14 @@ def _latency_figure(
                     linewidth=1.4,
                     markerfacecolor="white" if result.bound else style.colour,
                 )
-        log_axis(ax, "y")
+        figures.log_axis(ax, "y")
         ax.set_xticks(range(len(keys)), [metric_label(k, schema) for k in keys])
         ax.set_title(f"{panel_key}={panel}" if panel_key else "")
         ax.set_xlabel("percentile of the round trips")
-        ax.set_ylabel(axis_label("round-trip latency", unit, True))
-    add_legend(fig, results, labels)
+        ax.set_ylabel(figures.axis_label("round-trip latency", unit, True))
+    figures.add_legend(fig, results, labels)
     stem = f"{slug(workload)}_latency" + ("_" + slug(param_text(fixed)) if fixed else "")
-    save(fig, out, stem)
+    figures.save(fig, out, stem)
     question = (
         f"How long does one {workload} round trip take for a typical (p50) and an unlucky (p99, p99.9) message, "
         f"per model and connection count?"

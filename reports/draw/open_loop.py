@@ -17,16 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from reports.draw.figures import (
-    add_legend,
-    chart_style,
-    log_axis,
-    new_figure,
-    save,
-    series_style,
-    set_title,
-    style_axes,
-)
+from reports.draw import figures
 from reports.judge.groups import series_order, value_key
 from reports.judge.latency import (
     TARGETS,
@@ -50,7 +41,7 @@ def open_loop_charts(run: Run, out: Path) -> list[Figure]:
     for result in results:
         by_params.setdefault(tuple(result.params.items()), []).append(result)
     charts: list[Figure] = []
-    with chart_style():
+    with figures.chart_style():
         for key in sorted(by_params, key=lambda k: [value_key(v) for _, v in k]):
             members = by_params[key]
             fixed = {k: v for k, v in key if k in ("connections", "message_size")}
@@ -64,17 +55,17 @@ def open_loop_charts(run: Run, out: Path) -> list[Figure]:
 
 def hockey_stick(run: Run, fixed: dict[str, Any], results: list[Result], out: Path) -> Figure:
     title = f"{WORKLOAD}: latency against offered load — {param_text(fixed)}"
-    fig = new_figure(11.0, 5.4)
-    set_title(fig, title, run)
+    fig = figures.new_figure(11.0, 5.4)
+    figures.set_title(fig, title, run)
     axes = fig.subplots(1, 2, squeeze=False)[0]
     labels = series_order(results)
     values = [m[k] for r in results for m in rates(r) for k in ("latency_p50_s", "latency_p99_s")]
     scale, unit = fmt.time_unit_for(values)
     for ax, key, name in zip(axes, ("latency_p50_s", "latency_p99_s"), ("p50", "p99"), strict=True):
-        style_axes(ax)
+        figures.style_axes(ax)
         for label in labels:
             for result in (r for r in results if r.label == label):
-                style = series_style(result, results)
+                style = figures.series_style(result, results)
                 points = rates(result)
                 xs = [m["offered_msgs_per_s"] for m in points]
                 ys = [m[key] / scale for m in points]
@@ -91,14 +82,14 @@ def hockey_stick(run: Run, fixed: dict[str, Any], results: list[Result], out: Pa
                     )
         for target_s in (1e-3, 10e-3):
             ax.axhline(target_s / scale, color="#888888", linewidth=0.8, linestyle=":")
-        log_axis(ax, "x")
-        log_axis(ax, "y")
+        figures.log_axis(ax, "x")
+        figures.log_axis(ax, "y")
         ax.set_xlabel("offered load (messages/s, log scale)")
         ax.set_ylabel(f"{name} latency from scheduled send ({unit}, log scale)")
         ax.set_title(f"{name}; dotted: 1 ms and 10 ms; hollow: generator behind its schedule")
-    add_legend(fig, results, labels)
+    figures.add_legend(fig, results, labels)
     stem = f"{WORKLOAD}_hockey_stick_" + slug(param_text(fixed))
-    save(fig, out, stem)
+    figures.save(fig, out, stem)
     question = "At each offered load, what latency does each model's server give, and where does it fall off a cliff?"
     return Figure(stem, title, question, WORKLOAD)
 
@@ -108,16 +99,16 @@ def common_rate_ranking(run: Run, fixed: dict[str, Any], results: list[Result], 
     if not common:
         return None
     title = f"{WORKLOAD}: p99 at the load common to every server — {param_text(fixed)}"
-    fig = new_figure(4.6 * len(common) + 1.5, 1.6 + 0.4 * len(results))
-    set_title(fig, title, run)
+    fig = figures.new_figure(4.6 * len(common) + 1.5, 1.6 + 0.4 * len(results))
+    figures.set_title(fig, title, run)
     axes = fig.subplots(1, len(common), squeeze=False)[0]
     for ax, rate in zip(axes, common, strict=True):
-        style_axes(ax)
+        figures.style_axes(ax)
         ax.grid(axis="y", visible=False)
         rows = p99_at(results, rate)
         scale, unit = fmt.time_unit_for([row[0] for row in rows])
         for i, (p99, result, limited) in enumerate(rows):
-            style = series_style(result, results)
+            style = figures.series_style(result, results)
             ax.barh(
                 i,
                 p99 / scale,
@@ -130,26 +121,26 @@ def common_rate_ranking(run: Run, fixed: dict[str, Any], results: list[Result], 
             ax.annotate(note, (p99 / scale, i), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
         ax.set_yticks(range(len(rows)), [row[1].label for row in rows])
         ax.invert_yaxis()
-        log_axis(ax, "x")
+        figures.log_axis(ax, "x")
         ax.set_xlabel(f"p99 latency ({unit}, log scale)")
         ax.set_title(f"offered {rate:,.0f} messages/s")
     stem = f"{WORKLOAD}_p99_at_common_rates_" + slug(param_text(fixed))
-    save(fig, out, stem)
+    figures.save(fig, out, stem)
     question = "At the same offered load for every server, which gives the lowest p99 latency?"
     return Figure(stem, title, question, WORKLOAD)
 
 
 def capacity_bars(run: Run, fixed: dict[str, Any], results: list[Result], out: Path) -> Figure:
     title = f"{WORKLOAD}: capacity under a latency target — {param_text(fixed)}"
-    fig = new_figure(11.0, 1.6 + 0.4 * len(results))
-    set_title(fig, title, run)
+    fig = figures.new_figure(11.0, 1.6 + 0.4 * len(results))
+    figures.set_title(fig, title, run)
     axes = fig.subplots(1, len(TARGETS), squeeze=False)[0]
     for ax, (name, label) in zip(axes, TARGETS, strict=True):
-        style_axes(ax)
+        figures.style_axes(ax)
         ax.grid(axis="y", visible=False)
         rows = capacities(results, name)
         for i, (value, result, lower_bound) in enumerate(rows):
-            style = series_style(result, results)
+            style = figures.series_style(result, results)
             ax.barh(
                 i,
                 value,
@@ -166,6 +157,6 @@ def capacity_bars(run: Run, fixed: dict[str, Any], results: list[Result], out: P
         ax.set_xlabel("highest offered load within the target (messages/s)")
         ax.set_title(f"{label}; hatched ≥: a lower bound (generator behind, or beyond the search)")
     stem = f"{WORKLOAD}_capacity_" + slug(param_text(fixed))
-    save(fig, out, stem)
+    figures.save(fig, out, stem)
     question = "How much load does each model's server take while keeping its p99 within 1 ms, and within 10 ms?"
     return Figure(stem, title, question, WORKLOAD)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reports.draw.figures import chart_style, new_figure, save, series_style, set_title_lines, style_axes
+from reports.draw import figures
 from reports.judge.compare import NOISE, Change, Comparison
 from reports.judge.groups import varying
 from reports.write.document import Figure
@@ -22,23 +22,23 @@ def comparison_charts(comparison: Comparison, out: Path) -> list[Figure]:
     per_workload: dict[str, list[Change]] = {}
     for change in comparison.changes:
         per_workload.setdefault(change.new.workload, []).append(change)
-    with chart_style():
+    with figures.chart_style():
         return [_workload_chart(comparison, workload, changes, out) for workload, changes in per_workload.items()]
 
 
 def _workload_chart(comparison: Comparison, workload: str, changes: list[Change], out: Path) -> Figure:
     title = f"{workload}: run {comparison.new.short_id} against run {comparison.old.short_id}"
-    fig = new_figure(9.0, 1.9 + 0.27 * len(changes))
+    fig = figures.new_figure(9.0, 1.9 + 0.27 * len(changes))
     old_machine, new_machine = comparison.old.machine.short, comparison.new.machine.short
     machines = new_machine if old_machine == new_machine else f"{old_machine} → {new_machine}"
-    set_title_lines(fig, title, f"{machines} · {comparison.old.date} → {comparison.new.date} UTC")
+    figures.set_title_lines(fig, title, f"{machines} · {comparison.old.date} → {comparison.new.date} UTC")
     ax = fig.add_subplot()
-    style_axes(ax)
+    figures.style_axes(ax)
     everything = [c.new for c in changes]
     shown_params = list(varying(everything))
     previous_group = None
     for row, change in enumerate(changes):
-        style = series_style(change.new, everything)
+        style = figures.series_style(change.new, everything)
         if previous_group is not None and change.new.group != previous_group:
             ax.axhline(row - 0.5, color="#d0d7de", linewidth=0.8)
         previous_group = change.new.group
@@ -82,7 +82,7 @@ def _workload_chart(comparison: Comparison, workload: str, changes: list[Change]
         "filled = real change, hollow = within noise"
     )
     stem = f"comparison_{slug(workload)}"
-    save(fig, out, stem)
+    figures.save(fig, out, stem)
     question = (
         f"Which {workload} benchmarks got faster or slower between the two runs, and which differences are noise?"
     )

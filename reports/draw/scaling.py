@@ -18,16 +18,7 @@ from pathlib import Path
 
 from matplotlib.axes import Axes
 
-from reports.draw.figures import (
-    axis_label,
-    direct_labels,
-    log_axis,
-    new_figure,
-    save,
-    series_style,
-    set_title,
-    style_axes,
-)
+from reports.draw import figures
 from reports.judge.groups import constant_params, derived_keys, panel_keys, series_order, value_key
 from reports.judge.memory import PAGE_BYTES
 from reports.judge.metrics import higher_is_better
@@ -85,8 +76,8 @@ def line_chart(run: Run, spec: ChartSpec, schema: WorkloadSchema | None, results
     context += [f"{k} set by {x_name}" for k in derived_keys(results, spec.x)]
     name = metric_label(spec.metric, schema)
     title = f"{spec.workload}: {name} against {x_name}" + (f" — {', '.join(context)}" if context else "")
-    fig = new_figure(max(7.5, 1.6 + 4.6 * len(order)), 5.0)
-    set_title(fig, title, run)
+    fig = figures.new_figure(max(7.5, 1.6 + 4.6 * len(order)), 5.0)
+    figures.set_title(fig, title, run)
     axes = fig.subplots(1, len(order), squeeze=False)[0]
     unit = metric_unit(spec.metric, schema)
     values = [v for r in results if (v := r.metric(spec.metric)) is not None]
@@ -96,13 +87,13 @@ def line_chart(run: Run, spec: ChartSpec, schema: WorkloadSchema | None, results
     coloured = highlighted(results, spec, schema)
     labels = series_order(results)
     for ax, key in zip(axes, order, strict=True):
-        style_axes(ax)
+        figures.style_axes(ax)
         ends: list[tuple[str, float, float, str]] = []
         for label in labels:
             points = sorted((r for r in panels[key] if r.label == label), key=lambda r: value_key(r.params[spec.x]))
             if not points:
                 continue
-            style = series_style(points[0], results)
+            style = figures.series_style(points[0], results)
             colour = style.colour if label in coloured else GREY
             xs = [float(r.params[spec.x]) for r in points]
             ys = [_floored(r, spec, floor) / scale for r in points]
@@ -124,15 +115,15 @@ def line_chart(run: Run, spec: ChartSpec, schema: WorkloadSchema | None, results
             _draw_resolution(ax, spec, panels[key], scale)
         scale_name = _x_axis(ax, sorted({float(r.params[spec.x]) for r in panels[key]}))
         if log_y:
-            log_axis(ax, "y")
+            figures.log_axis(ax, "y")
         else:
             ax.set_ylim(bottom=0)
         ax.set_xlabel(f"{x_name}{scale_name}")
-        ax.set_ylabel(axis_label(name, unit_text, log_y))
+        ax.set_ylabel(figures.axis_label(name, unit_text, log_y))
         ax.set_title(param_text(dict(zip(keys, key, strict=True))))
         if spec.guides or floor is not None:
             ax.legend(loc="best", fontsize=7.5, frameon=False)
-        direct_labels(ax, ends)
+        figures.direct_labels(ax, ends)
     better = "higher is better" if higher_is_better(spec.metric, schema) else "lower is better"
     fig.supxlabel(
         f"{better} · grey: the other models · hollow marker: the cell did not measure the model",
@@ -140,7 +131,7 @@ def line_chart(run: Run, spec: ChartSpec, schema: WorkloadSchema | None, results
         color="#555555",
     )
     stem = f"{slug(spec.workload)}_{spec.name}"
-    save(fig, out, stem)
+    figures.save(fig, out, stem)
     return Figure(stem, title, spec.question, spec.section or spec.workload, chart=f"{spec.workload}.{spec.name}")
 
 
