@@ -11,6 +11,8 @@ from benchmarks.harness.worker_client import WorkerClient
 from workloads.runtime import collector
 from workloads.runtime.collector import GC_ENV, CollectorLog
 
+pytestmark = pytest.mark.timing  # CPU and clock readings: rerun under load by .ci/run
+
 
 def test_only_collections_inside_the_window_count() -> None:
     log = CollectorLog()

@@ -12,6 +12,8 @@ from benchmarks.harness.process_stats import pin_group
 from benchmarks.harness.worker_client import WorkerClient
 from workloads.runtime.cores import CORES_ENV
 
+pytestmark = pytest.mark.timing  # CPU and clock readings: rerun under load by .ci/run
+
 
 def machine_with(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(count)))

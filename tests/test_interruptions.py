@@ -21,6 +21,8 @@ import pytest
 
 from tests.session_runner import REPO_ROOT, processes_tagged
 
+pytestmark = pytest.mark.timing  # CPU and clock readings: rerun under load by .ci/run
+
 STOP_BOUND_S = 20.0
 
 

@@ -1,10 +1,12 @@
 """The open-loop method, checked against theory with test-only servers of known latency.
 
-- ``fixed_delay`` holds each 1 KiB message for D = 1 ms in a single queue; under the generator's
-  Poisson arrivals it is an M/D/1 queue. The mean wait is Pollaczek-Khinchine's rho*D / (2(1-rho));
-  the p99 comes from Lindley's recursion W' = max(0, W + D - A) over exponential gaps A (the exact
-  M/D/1 waiting-time process, simulated). What the machine adds (loopback, wake-ups, the server's
-  own per-message cost) is measured once at a very low load and added to both predictions.
+- ``fixed_delay`` serves each 1 KiB message for D = 5 ms in a single queue, its completions kept on a
+  schedule so that a busy machine's late wake-ups delay an echo without lengthening the service (see
+  ``tests/models/latency_model.py``); under the generator's Poisson arrivals it is an M/D/1 queue. The
+  mean wait is Pollaczek-Khinchine's rho*D / (2(1-rho)); the p99 comes from Lindley's recursion
+  W' = max(0, W + D - A) over exponential gaps A (the exact M/D/1 waiting-time process, simulated).
+  What the machine adds (loopback, wake-ups, the server's own per-message cost) is measured once at a
+  low load and added to both predictions.
   Tolerance: within 0.6-1.6x of the queueing part of the mean, 0.7-1.6x of the p99 (a shared
   2-core VM is noisy; a closed loop or non-Poisson arrivals are far outside either).
 - ``stalls`` stops serving for 100 ms once a second: 10 % of the time. Open loop, a message due in
@@ -106,10 +108,12 @@ of three measurements agrees with the theory (a closed loop or non-Poisson arriv
 
 
 def md1_mismatch(generator: WorkerClient) -> str | None:
-    """Measure at 5 % and 70 % load; None when both agree with M/D/1, else what disagreed."""
-    low, busy = 0.05, 0.7
-    idle = offer(generator, low / SERVICE_S, 2.0)
-    loaded = offer(generator, busy / SERVICE_S, 3.0)
+    """Measure at 10 % and 70 % load; None when both agree with M/D/1, else what disagreed.
+
+    60 messages at 10 % give the machine's own part, 840 at 70 % the queueing and its p99."""
+    low, busy = 0.1, 0.7
+    idle = offer(generator, low / SERVICE_S, 3.0)
+    loaded = offer(generator, busy / SERVICE_S, 6.0)
     for measured in (idle, loaded):
         if measured["messages_not_echoed"] != 0:
             return f"messages not echoed: {measured}"
@@ -126,6 +130,7 @@ def md1_mismatch(generator: WorkerClient) -> str | None:
     return None
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("probe", ["fixed_delay"], indirect=True)
 def test_a_fixed_service_time_queues_as_md1(probe: tuple[WorkerClient, WorkerClient, int]) -> None:
     _, generator, _ = probe
@@ -138,6 +143,7 @@ def test_a_fixed_service_time_queues_as_md1(probe: tuple[WorkerClient, WorkerCli
     pytest.fail(f"no measurement of {ATTEMPTS} agreed with M/D/1:\n" + "\n".join(mismatches))
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("probe", ["stalls"], indirect=True)
 def test_open_loop_shows_a_stall_that_a_closed_loop_hides(probe: tuple[WorkerClient, WorkerClient, int]) -> None:
     worker, generator, port = probe
@@ -157,6 +163,7 @@ def test_open_loop_shows_a_stall_that_a_closed_loop_hides(probe: tuple[WorkerCli
     assert max(r["latency_p99_s"] for r in rounds) <= open_loop["latency_p99_s"] / 5, (rounds, open_loop)
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("probe", ["fixed_delay"], indirect=True)
 def test_latency_at_overload_grows_with_the_run(probe: tuple[WorkerClient, WorkerClient, int]) -> None:
     """Offered twice what the server can echo, the backlog (and so the latency) grows with the run: 3x as long
@@ -438,14 +445,17 @@ def test_an_overload_that_fell_behind_measures_the_open_loop_limit_and_only_then
     assert spec.search_points([overload_measurement(300_000.0, 120_000.0)]) == []
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("probe", ["fixed_delay"], indirect=True)
 def test_the_overload_finds_a_known_service_rate(probe: tuple[WorkerClient, WorkerClient, int]) -> None:
     # fixed_delay serves one message per SERVICE_S whatever waits: its open-loop limit is 1 / SERVICE_S.
     _, generator, _ = probe
     measured = offer(generator, spec.overload_factor(1) / SERVICE_S, 0.6)
     found = spec.open_loop_saturation({**measured, "kind": "overload"})
-    assert not found["at_least"]
-    assert found["msgs_per_s"] == pytest.approx(1 / SERVICE_S, rel=0.15)
+    assert found["msgs_per_s"] == pytest.approx(1 / SERVICE_S, rel=0.15), found
+    # The server fell behind, so the figure is its limit; it is called a lower bound only when the generator
+    # itself was late on its schedule (a busy machine delays its wake-ups), and then it says so.
+    assert found["at_least"] == found["generator_limited"], (found, measured["generator_lag_p99_s"])
 
 
 def test_a_tcp_latency_session_saves_every_rate_and_both_capacities(tmp_path: Path) -> None:
@@ -468,7 +478,8 @@ def test_a_tcp_latency_session_saves_every_rate_and_both_capacities(tmp_path: Pa
         assert {m["offered_msgs_per_s"] for m in common} == set(spec.ABSOLUTE_RATES["quick"])
         # a round's timed value is the p99 at one of those common-rate measurements
         p99s = [m["latency_p99_s"] for m in common]
-        assert any(bench["stats"]["max"] == pytest.approx(p99, rel=1e-6) for p99 in p99s), (bench["stats"], p99s)
+        # Latencies are kept to 3 significant figures (HDR histograms), so equal means equal to 1 part in 1000.
+        assert any(bench["stats"]["max"] == pytest.approx(p99, rel=1e-3) for p99 in p99s), (bench["stats"], p99s)
         assert {m["kind"] for m in info["rates"]} >= {"absolute", "fraction"}
         for name in spec.TARGETS_S:
             assert info[f"capacity_p99_{name}_msgs_per_s"] >= 0

@@ -6,7 +6,11 @@ import os
 import threading
 import time
 
+import pytest
+
 from workloads.runtime.proc import group_cpu_seconds, own_group_cpu_seconds
+
+pytestmark = pytest.mark.timing  # CPU and clock readings: rerun under load by .ci/run
 
 
 def burn(seconds: float) -> None:

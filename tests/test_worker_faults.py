@@ -10,6 +10,8 @@ import pytest
 from benchmarks.harness.echo_harness import echo_server, load_generator
 from benchmarks.harness.worker_client import WorkerClient, WorkerFailed, WorkloadFailed
 
+pytestmark = pytest.mark.timing  # CPU and clock readings: rerun under load by .ci/run
+
 SMALL = {"n": 10, "delay": 0.001}
 
 

@@ -2,14 +2,20 @@
 
 Variants of ``tcp_echo_server`` (registered in ``tests/models/__init__.py`` as the model ``latency_probe``):
 
-- ``fixed_delay``: one thread serves every connection as a single queue; each message of
-  ``MESSAGE_BYTES`` is held for ``SERVICE_S`` (a busy wait, so the time is exact) and then echoed.
-  Poisson arrivals make it an M/D/1 queue.
+- ``fixed_delay``: one queue for every connection; each message of ``MESSAGE_BYTES`` is served for
+  exactly ``SERVICE_S`` after the previous one, first come first served, and then echoed. Poisson
+  arrivals make it an M/D/1 queue.
 - ``stalls``: an ordinary single-threaded echo that stops serving for ``STALL_S`` once every
   ``STALL_EVERY_S`` (as a server with a periodic stop-the-world pause would).
 
-Each ready connection has at most one message served per pass of the loop (round robin), which keeps
-the order close to first come, first served.
+``fixed_delay`` keeps its service times on a schedule rather than spending them: a message that arrives
+at ``t`` (when ``select`` hands it over) completes at ``max(t, previous completion) + SERVICE_S``, and
+the loop sleeps in ``select`` until the next completion is due. A busy wait or a sleep per message would
+stretch every service by the time the process waits for a core on a busy machine, and that stretch
+compounds in the queue (the server's rate falls, its load rises); here a late wake-up delays one echo
+by the time it was late and no later message, which is a constant the test's idle measurement takes
+out. ``SERVICE_S`` is 5 ms so that such wake-ups (up to a few ms with one busy process per core) stay
+small beside it.
 """
 
 from __future__ import annotations
@@ -17,14 +23,16 @@ from __future__ import annotations
 import selectors
 import socket
 import time
+from collections import deque
 
 from workloads.runtime.server_control import ServerControl
 from workloads.specs.echo_data import ECHO_HOST
 
 MESSAGE_BYTES = 1024
-SERVICE_S = 1e-3
+SERVICE_S = 5e-3
 STALL_S = 0.1
 STALL_EVERY_S = 1.0
+IDLE_POLL_S = 0.01
 
 
 def tcp_echo_server(variant: str, control: ServerControl) -> None:
@@ -36,48 +44,80 @@ def tcp_echo_server(variant: str, control: ServerControl) -> None:
         selector.register(listener, selectors.EVENT_READ)
         selector.register(control.stop_fd, selectors.EVENT_READ)
         control.listening(listener.getsockname()[1])
-        partial: dict[socket.socket, bytes] = {}
-        next_stall = time.monotonic() + STALL_EVERY_S
-        while True:
-            for key, _ in selector.select(timeout=0.01):
-                if key.fileobj == control.stop_fd:
-                    for conn in partial:
-                        conn.close()
-                    return
-                if key.fileobj is listener:
-                    conn, _ = listener.accept()
-                    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    selector.register(conn, selectors.EVENT_READ)
-                    partial[conn] = b""
-                    continue
-                conn = key.fileobj  # type: ignore[assignment]
-                try:
-                    data = serve_one(variant, conn, partial)
-                except ConnectionError:  # the generator reopens connections that still carry messages
-                    data = b""
-                if not data:
-                    selector.unregister(conn)
-                    del partial[conn]
+        if variant == "fixed_delay":
+            serve_fixed_delay(selector, listener, control.stop_fd)
+        else:
+            serve_with_stalls(selector, listener, control.stop_fd)
+
+
+def accept(selector: selectors.BaseSelector, listener: socket.socket) -> socket.socket:
+    conn, _ = listener.accept()
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    selector.register(conn, selectors.EVENT_READ)
+    return conn
+
+
+def serve_fixed_delay(selector: selectors.BaseSelector, listener: socket.socket, stop_fd: int) -> None:
+    partial: dict[socket.socket, bytes] = {}
+    due: deque[tuple[float, socket.socket, bytes]] = deque()  # (completion time, connection, message), FIFO
+    free_at = 0.0  # when the message last admitted completes its service
+    while True:
+        timeout = max(0.0, due[0][0] - time.perf_counter()) if due else IDLE_POLL_S
+        for key, _ in selector.select(timeout=timeout):
+            if key.fileobj == stop_fd:
+                for conn in partial:
                     conn.close()
-            if variant == "stalls" and time.monotonic() >= next_stall:
-                time.sleep(STALL_S)
-                next_stall += STALL_EVERY_S
+                return
+            if key.fileobj is listener:
+                partial[accept(selector, listener)] = b""
+                continue
+            conn = key.fileobj  # type: ignore[assignment]
+            try:
+                data = conn.recv(MESSAGE_BYTES - len(partial[conn]))
+            except ConnectionError:  # the generator reopens connections that still carry messages
+                data = b""
+            if not data:
+                selector.unregister(conn)
+                del partial[conn]
+                conn.close()
+                continue
+            partial[conn] += data
+            if len(partial[conn]) == MESSAGE_BYTES:
+                free_at = max(time.perf_counter(), free_at) + SERVICE_S
+                due.append((free_at, conn, partial[conn]))
+                partial[conn] = b""
+        while due and due[0][0] <= time.perf_counter():
+            _, conn, message = due.popleft()
+            if conn in partial:  # not closed meanwhile
+                try:
+                    conn.sendall(message)
+                except ConnectionError:
+                    pass  # the generator counts it as never echoed
 
 
-def serve_one(variant: str, conn: socket.socket, partial: dict[socket.socket, bytes]) -> bytes:
-    """Read what one ready connection has (b"" when it closed) and echo what is complete."""
-    if variant == "stalls":
-        data = conn.recv(65536)
-        if data:
-            conn.sendall(data)
-        return data
-    data = conn.recv(MESSAGE_BYTES - len(partial[conn]))
-    if data:
-        partial[conn] += data
-        if len(partial[conn]) == MESSAGE_BYTES:
-            serve_until = time.perf_counter() + SERVICE_S
-            while time.perf_counter() < serve_until:
-                pass
-            conn.sendall(partial[conn])
-            partial[conn] = b""
-    return data
+def serve_with_stalls(selector: selectors.BaseSelector, listener: socket.socket, stop_fd: int) -> None:
+    conns: set[socket.socket] = set()
+    next_stall = time.monotonic() + STALL_EVERY_S
+    while True:
+        for key, _ in selector.select(timeout=IDLE_POLL_S):
+            if key.fileobj == stop_fd:
+                for conn in conns:
+                    conn.close()
+                return
+            if key.fileobj is listener:
+                conns.add(accept(selector, listener))
+                continue
+            conn = key.fileobj  # type: ignore[assignment]
+            try:
+                data = conn.recv(65536)
+                if data:
+                    conn.sendall(data)
+            except ConnectionError:
+                data = b""
+            if not data:
+                selector.unregister(conn)
+                conns.discard(conn)
+                conn.close()
+        if time.monotonic() >= next_stall:
+            time.sleep(STALL_S)
+            next_stall += STALL_EVERY_S
