@@ -11,6 +11,7 @@ its ``index.html``) are removed first so no stale chart survives. Stdlib plus th
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 from reports.draw.charts import make_charts
@@ -82,7 +83,7 @@ def warnings_for(runs: list[Run]) -> list[str]:
 def prepare_out(out: Path) -> None:
     if is_inside_storage(out):
         raise ReportInputError(f"{out}: refusing to write a report inside {STORAGE_DIR}/ (saved results live there)")
-    out.mkdir(parents=True, exist_ok=True)
+    _check_writable(out)
     index = out / "index.html"
     if index.is_file() and GENERATOR in index.read_text(encoding="utf-8", errors="replace")[:2000]:
         for old in (
@@ -94,6 +95,16 @@ def prepare_out(out: Path) -> None:
             out / CSV_NAME,
         ):
             old.unlink(missing_ok=True)
+
+
+def _check_writable(out: Path) -> None:
+    """Make the folder and write a probe file in it, so a folder that cannot hold the report is one line."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise ReportInputError(f"{out}: cannot write the report there ({exc.strerror or exc})") from None
 
 
 def _write_document(doc: Document, out: Path) -> Path:

@@ -333,6 +333,18 @@ def test_refuses_to_write_into_benchmarks_storage(
     assert storage_digest(project) == before
 
 
+def test_an_output_folder_that_cannot_be_written_is_one_line_and_the_run_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / QUICK.name
+    run.write_bytes(QUICK.read_bytes())
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    err = bad_input([str(run), "--out", str(blocker / "report")], tmp_path, monkeypatch, capsys)
+    assert "cannot write the report there" in err and "a_file" in err
+    assert run.read_bytes() == QUICK.read_bytes() and blocker.read_text() == "not a folder"
+
+
 def test_rerun_into_same_directory_leaves_no_stale_charts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(UNKNOWN), "--out", str(tmp_path)]) == 0
     assert main([str(QUICK), "--out", str(tmp_path)]) == 0

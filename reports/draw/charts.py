@@ -17,7 +17,7 @@ from reports.judge.groups import by_workload, constant_params, panel_keys, serie
 from reports.judge.headline import ideal_time
 from reports.judge.metrics import label as metric_label
 from reports.judge.metrics import latency_keys
-from reports.judge.ranking import PEER, RANKED, REFERENCE, STALLED, Judged, Verdict, Verdicts
+from reports.judge.ranking import PEER, RANKED, REFERENCE, STALLED, UNRANKED, Judged, Verdict, Verdicts
 from reports.read.run import Result, Run
 from reports.write import fmt
 from reports.write.document import Figure
@@ -25,7 +25,13 @@ from reports.write.fmt import param_text, slug
 
 LOG_SCALE_SPREAD = 30.0
 """Use a log axis when the largest value is this many times the smallest."""
-ROLE_NOTES = {REFERENCE: "reference scheduler", PEER: "peer-bound, not ranked", STALLED: "stalled, not ranked"}
+ROLE_NOTES = {
+    REFERENCE: "reference scheduler",
+    PEER: "peer-bound, not ranked",
+    STALLED: "stalled, not ranked",
+    UNRANKED: "not ranked (different work)",
+}
+"""The note on a bar that is not ranked, one per role ``reports.judge.ranking`` gives."""
 
 
 def make_charts(run: Run, judged: Verdicts, out: Path) -> list[Figure]:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from reports.judge.metrics import higher_is_better
-from reports.judge.ranking import Judged, Verdict
+from reports.judge.ranking import Judged, Verdict, widened
 from reports.judge.stats import percentile_interval
 from reports.read.schemas import WorkloadSchema
 
@@ -113,7 +113,7 @@ def _metric_advantage(
     samples = [better(x, b) for x, b in pairs if x > 0 and b > 0]
     if not samples or fitted <= 0 or len(samples) < 0.975 * len(pairs):
         return Advantage(point, (0.0, math.inf), key)
-    low, high = percentile_interval(samples)
+    low, high = widened(widened(percentile_interval(samples), cell.process_spread), base.process_spread)
     return Advantage(point, (low * point / fitted, high * point / fitted), key)
 
 

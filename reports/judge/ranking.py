@@ -9,22 +9,32 @@
   placed beside them but never win; peer-bound and stalled cells are listed apart and never ranked.
 - The leader wins only when its interval does not overlap the runner-up's; otherwise every ranked cell
   whose interval overlaps the leader's is tied for first.
-- Ratios to the baseline carry the bootstrap interval of the ratio of the two medians. Stdlib only.
+- Ratios to the baseline carry the bootstrap interval of the ratio of the two medians.
+- Noise between processes: a cell measured again in fresh workers (``between_processes``) widens its
+  interval by half the relative spread of the processes' medians on each side; a cell outside the sample
+  takes the median spread of the run's sampled cells. Rounds of one process cannot see that noise.
+- A variant saved ``unranked`` (not the same work as the other rows, e.g. a synchronous callback chain
+  in a hand-off) is listed but never ranked.
+- ``tcp_latency`` groups rank by the brackets the capacity search proved (``reports.judge.latency``):
+  a lower bound is ranked, not set apart, and ties are overlapping brackets. Stdlib only.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from reports.judge import latency
 from reports.judge.groups import by_group
 from reports.judge.stats import bootstrap_medians, percentile_interval
 from reports.read.run import Result, Run
 
 BASELINE_MODEL = "asyncio"
 RESAMPLES = 1000
-RANKED, REFERENCE, PEER, STALLED = "ranked", "reference", "peer", "stalled"
+RANKED, REFERENCE, PEER, STALLED, UNRANKED = "ranked", "reference", "peer", "stalled", "unranked"
 ROLE_OF_BOTTLENECK = {"peer": PEER, "neither": STALLED}
 
 
@@ -43,6 +53,8 @@ class Judged:
     ratio_ci: tuple[float, float] | None = None
     place: str = ""
     """``wins`` (separated from the runner-up), ``tied`` (tied for first) or empty."""
+    process_spread: float = 0.0
+    """Relative spread of the medians of fresh processes folded into ``ci`` (0: none known)."""
 
     @property
     def label(self) -> str:
@@ -56,6 +68,8 @@ class Verdict:
     """Ranked cells fastest first, then reference schedulers, then peer-bound and stalled cells."""
     baseline: Judged | None
     leaders: tuple[Judged, ...]
+    proven: latency.ProvenOrder | None = None
+    """For ``tcp_latency`` groups: the servers ordered by their capacity brackets."""
 
     @property
     def ranked(self) -> list[Judged]:
@@ -79,16 +93,32 @@ Verdicts = dict[str, Verdict]
 
 def verdicts(run: Run) -> Verdicts:
     """Every group's verdict, in report order. ``reports.build`` calls it once and passes the result on."""
-    return {g: judge_group(g, rows) for g, rows in by_group(run.results, run.schemas).items()}
+    spread = typical_process_spread(run.results)
+    return {g: judge_group(g, rows, spread) for g, rows in by_group(run.results, run.schemas).items()}
 
 
-def judge_group(group: str, results: list[Result]) -> Verdict:
-    cells = [_judge_cell(group, r) for r in results]
+def process_spread(result: Result) -> float | None:
+    """The relative spread of the cell's medians in fresh worker processes, when it was measured."""
+    record = result.extra.get("between_processes")
+    value = record.get("spread") if isinstance(record, dict) else None
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
+def typical_process_spread(results: Sequence[Result]) -> float:
+    """The median spread between processes over the run's sampled cells (0 when none was sampled)."""
+    found = [s for r in results if (s := process_spread(r)) is not None]
+    return statistics.median(found) if found else 0.0
+
+
+def judge_group(group: str, results: list[Result], typical_spread: float = 0.0) -> Verdict:
+    cells = [_judge_cell(group, r, typical_spread) for r in results]
+    if results and results[0].workload == latency.WORKLOAD:
+        return _judge_by_brackets(group, cells)
     base = _baseline(cells)
     if base is not None:
         cells = [_with_ratio(c, base) for c in cells]
         base = next(c for c in cells if c.result is base.result)
-    order = {RANKED: 0, REFERENCE: 1, STALLED: 2, PEER: 3}
+    order = {RANKED: 0, REFERENCE: 1, UNRANKED: 2, STALLED: 3, PEER: 4}
     cells.sort(key=lambda c: (order[c.role], c.result.stats.median, c.label))
     ranked = [c for c in cells if c.role == RANKED]
     tied_ids: set[int] = set()
@@ -103,7 +133,26 @@ def judge_group(group: str, results: list[Result]) -> Verdict:
     return Verdict(group, tuple(cells), base, tuple(c for c in cells if c.place))
 
 
-def _judge_cell(group: str, result: Result) -> Judged:
+def _judge_by_brackets(group: str, cells: list[Judged]) -> Verdict:
+    """A latency group: ranked by proven capacity brackets; lower bounds are ranked, never set apart."""
+    order = latency.proven_order([c.result for c in cells if c.role not in (REFERENCE, UNRANKED)])
+    rank = {id(p.result): k for k, p in enumerate(order.ranked)}
+    leaders = {id(p.result) for p in order.leaders}
+    place = "tied" if len(leaders) > 1 else "wins" if len(order.ranked) > 1 else ""
+    judged = []
+    for cell in cells:
+        if id(cell.result) in rank:
+            cell = replace(cell, role=RANKED, place=place if id(cell.result) in leaders else "")
+        elif cell.role == RANKED:
+            cell = replace(cell, role=STALLED)  # nothing proven: no rate met the target and none missed it
+        judged.append(cell)
+    roles = {RANKED: 0, REFERENCE: 1, UNRANKED: 2, STALLED: 3, PEER: 4}
+    judged.sort(key=lambda c: (roles[c.role], rank.get(id(c.result), 0), c.label))
+    base = _baseline(judged)
+    return Verdict(group, tuple(judged), base, tuple(c for c in judged if c.place), order)
+
+
+def _judge_cell(group: str, result: Result, typical_spread: float = 0.0) -> Judged:
     data = result.stats.data
     if len(data) >= 2:
         seed = zlib.crc32(f"{group}|{result.label}".encode())
@@ -111,8 +160,20 @@ def _judge_cell(group: str, result: Result) -> Judged:
         ci = percentile_interval(boot)
     else:
         boot, ci = (), (result.stats.q1, result.stats.q3)
-    role = ROLE_OF_BOTTLENECK.get(result.bottleneck, REFERENCE if result.reference_scheduler else RANKED)
-    return Judged(result, ci, boot, role)
+    spread = process_spread(result)
+    spread = typical_spread if spread is None else spread
+    ci = widened(ci, spread)
+    if result.extra.get("unranked"):
+        role = UNRANKED
+    else:
+        role = ROLE_OF_BOTTLENECK.get(result.bottleneck, REFERENCE if result.reference_scheduler else RANKED)
+    return Judged(result, ci, boot, role, process_spread=spread)
+
+
+def widened(ci: tuple[float, float], spread: float) -> tuple[float, float]:
+    """An interval widened by half a relative spread on each side (multiplicatively, so it stays positive)."""
+    factor = 1.0 + spread / 2
+    return (ci[0] / factor, ci[1] * factor)
 
 
 def _baseline(cells: list[Judged]) -> Judged | None:
@@ -133,6 +194,7 @@ def _with_ratio(cell: Judged, base: Judged) -> Judged:
         return replace(cell, ratio=1.0, ratio_ci=(1.0, 1.0))
     if cell.boot and base.boot:
         ci = percentile_interval([x / y for x, y in zip(cell.boot, base.boot, strict=True) if y > 0])
+        ci = widened(widened(ci, cell.process_spread), base.process_spread)
     else:
         ci = (cell.ci[0] / base.ci[1], cell.ci[1] / base.ci[0]) if base.ci[0] > 0 else (math.nan, math.nan)
     return replace(cell, ratio=ratio, ratio_ci=ci)

@@ -1,6 +1,9 @@
 """The report's answer to the seed's claim that "multiprocess + coroutines is the best practice".
 
-Generated from the groups of a run in which ``multiprocess_asyncio`` ran (in practice ``cpu_mixed``): for
+``seed_claim`` is the decision page's paragraph: per workload (at its heaviest parameters), the hybrid
+against single-loop asyncio's default variant, the cores each kept busy, the CPU seconds each spent a
+round, and what the machine's cores allowed. ``hybrid_sentences`` (the advice section) is
+generated from the groups of a run in which ``multiprocess_asyncio`` ran (in practice ``cpu_mixed``): for
 each amount of CPU work per task, how the hybrid compares with the fastest single-process production
 model that measured itself, and from which work level on, if any, the hybrid wins, which needs both a
 lead of ``CLEAR_WIN`` and bootstrap intervals that do not overlap. Stdlib only; numbers are the saved
@@ -9,7 +12,8 @@ medians and the intervals of ``reports.judge.ranking``.
 
 from __future__ import annotations
 
-from reports.judge.ranking import RANKED, Verdict, separated
+from reports.judge import cost
+from reports.judge.ranking import BASELINE_MODEL, RANKED, Judged, Verdict, separated
 from reports.write import fmt
 
 HYBRID = "multiprocess_asyncio"
@@ -60,3 +64,53 @@ def hybrid_sentences(groups: list[Verdict]) -> list[str]:
             "coroutines is as fast."
         )
     return [claim, *sentences]
+
+
+def seed_claim(heaviest: list[Verdict], machine_cores: int | None) -> str | None:
+    """The hybrid against single-loop asyncio per workload, with the cores both used; None without both."""
+    parts = []
+    faster_with_cores = 0
+    any_cores = False
+    for verdict in heaviest:
+        hybrid = _default_cell(verdict, HYBRID)
+        single = _default_cell(verdict, BASELINE_MODEL)
+        if hybrid is None or single is None or hybrid.role != RANKED or single.role != RANKED:
+            continue
+        ratio = single.result.stats.median / hybrid.result.stats.median
+        if not separated(hybrid, single):
+            how = "tied"
+        elif ratio >= 1:
+            how = f"{fmt.ratio(ratio)} faster"
+            faster_with_cores += cost.used_more_cores(hybrid.result, single.result)
+        else:
+            how = f"{fmt.ratio(1 / ratio)} slower"
+        known = cost.cores_used(hybrid.result) is not None and cost.cores_used(single.result) is not None
+        notes = [cost.cores_text(hybrid.result, single.result)] if known else []
+        per_core = cost.per_core_ratio(hybrid.result, single.result)
+        if per_core is not None:
+            notes.append(
+                f"per CPU second {fmt.ratio(per_core)} ahead"
+                if per_core >= 1
+                else f"per CPU second {fmt.ratio(1 / per_core)} behind"
+            )
+        any_cores = any_cores or known
+        text = f"{hybrid.result.workload}: {how}" + (f" ({'; '.join(notes)})" if notes else "")
+        parts.append(text)
+    if not parts:
+        return None
+    cores = f"{machine_cores} cores" if machine_cores else "this machine's cores"
+    return (
+        f"Processes plus coroutines, tested: {HYBRID} against single-loop asyncio at each workload's heaviest "
+        f"parameters, on {cores} shared with the load generator where there is one: "
+        + "; ".join(parts)
+        + (
+            f". {faster_with_cores} of its wins came with more cores busy than asyncio's one; a machine with more "
+            "cores gives the hybrid more room, and a loaded one less."
+            if any_cores
+            else ". This run did not record the cores each side used."
+        )
+    )
+
+
+def _default_cell(verdict: Verdict, model: str) -> Judged | None:
+    return next((c for c in verdict.cells if c.result.model == model and c.result.default_variant), None)
