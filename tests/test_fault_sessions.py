@@ -31,9 +31,9 @@ def test_the_run_continues_past_a_faulty_cell(tmp_path: Path, fault: str, cause:
     assert session.returncode == 1, session.output
     assert processes_tagged(session.tag) == []
     saved = json.loads(out.read_text())
-    assert sorted(b["extra_info"]["model"] for b in saved["benchmarks"]) == ["asyncio", "asyncio"]
+    assert [b["extra_info"]["model"] for b in saved["benchmarks"]] == ["asyncio"]  # quick: one N
     failed = saved["corobench"]["failed_cells"]
-    assert [f["test"].split("[")[1].split("-")[0] for f in failed] == ["faulty", "faulty"]
+    assert [f["test"].split("[")[1].split("-")[0] for f in failed] == ["faulty"]
     assert all(cause in f["cause"] and "\n" not in f["cause"] for f in failed)
     assert saved["corobench"]["partial"] is False
 

@@ -163,13 +163,13 @@ def test_interpreters_vary_fastest_and_name_themselves_in_groups_and_ids(py313: 
         ("threads", MAIN_SPEC),
         ("threads", "3.13"),
     ]
-    assert cells[1].group == "sleep_fanout[n=100,delay=0.01,python=3.13]"
-    assert cells[1].id == "asyncio-n=100-delay=0.01-python=3.13"
+    assert cells[1].group == "sleep_fanout[n=1000,delay=0.01,python=3.13]"
+    assert cells[1].id == "asyncio-n=1000-delay=0.01-python=3.13"
 
 
 def test_without_python_cells_are_unchanged() -> None:
     cells = cells_for("sleep_fanout", ["asyncio"], "quick")
-    assert cells[0].group == "sleep_fanout[n=100,delay=0.01]" and cells[0].id == "asyncio-n=100-delay=0.01"
+    assert cells[0].group == "sleep_fanout[n=1000,delay=0.01]" and cells[0].id == "asyncio-n=1000-delay=0.01"
 
 
 def test_models_and_variants_needing_a_newer_python_are_skipped_there(py313: PreparedInterpreter) -> None:

@@ -78,9 +78,9 @@ def test_format_duration() -> None:
 
 
 def test_a_real_session_shows_progress_and_keeps_quiet_output(tmp_path: object) -> None:
-    session = run_benchmarks("--models=asyncio", "--workloads=sleep_fanout", "--profile=quick", "--no-report")
+    session = run_benchmarks("--models=asyncio,threads", "--workloads=sleep_fanout", "--profile=quick", "--no-report")
     assert session.returncode == 0, session.output
-    assert "corobench: cell 1/2 benchmarks/test_sleep_fanout.py::test_sleep_fanout[asyncio-n=100-delay=0.01]" in (
+    assert "corobench: cell 1/2 benchmarks/test_sleep_fanout.py::test_sleep_fanout[asyncio-n=1000-delay=0.01]" in (
         session.output
     )
     assert "2 passed" in session.output

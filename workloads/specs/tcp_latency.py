@@ -68,11 +68,12 @@ class Params(TypedDict):
 
 GRID = {
     "quick": ((10,), (1024,), (1,)),
-    "default": ((10, 100), (1024,), (1,)),
+    "default": ((10,), (1024,), (1,)),
     "full": ((10, 100), (1024, 16 * 1024), (1, 8)),
 }
-"""(connections, message sizes, depths) per profile. Depth 1 is request/response; 8 lets a connection pipeline."""
-TIMING = {"quick": (0.05, 0.15), "default": (0.1, 0.3), "full": (0.5, 2.0)}
+"""(connections, message sizes, depths) per profile. Depth 1 is request/response; 8 lets a connection pipeline.
+C=100 is in ``full``: its cells cost about 12 s each, and the default profile must fit in 10 minutes."""
+TIMING = {"quick": (0.05, 0.1), "default": (0.1, 0.3), "full": (0.5, 2.0)}
 """(warm-up, measured duration) of each rate, in seconds: the schedule runs both back to back."""
 ABSOLUTE_RATES = {
     "quick": (1000.0, 10_000.0),
@@ -86,7 +87,7 @@ FRACTIONS = {
     "full": (0.25, 0.5, 0.75, 0.9, 1.0, 1.1),
 }
 """Offered rates as fractions of the server's own closed-loop saturated throughput, where its knee lies."""
-SEARCH_STEPS = {"quick": 2, "default": 8, "full": 14}
+SEARCH_STEPS = {"quick": 1, "default": 8, "full": 14}
 """Extra measurements per latency target for the capacity search, looks to confirm a rate included."""
 PRECISION = {"quick": 1.5, "default": 1.2, "full": 1.1}
 """The capacity search stops when its bracket [proven pass, proven miss] is within this ratio."""
