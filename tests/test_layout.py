@@ -104,6 +104,7 @@ def test_specs_import_only_the_runtime_pieces_a_round_uses() -> None:
         "workloads.runtime.errors",
         "workloads.runtime.server_control",
         "workloads.runtime.proc",
+        "workloads.runtime.collector",  # the regime names: a spec says which regimes its cells run under
     )
     assert violations("workloads.specs", allowed) == []
 

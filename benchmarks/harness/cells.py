@@ -9,6 +9,12 @@ With ``--python`` every cell also names its interpreter: the group gains ``pytho
 (``sleep_fanout[n=10000,delay=0.01,python=3.13]``), so a group still compares models on one
 interpreter, and the id gains it too. The interpreter varies fastest, so the cells of one model
 run back to back on each interpreter and machine drift cancels in cross-interpreter ratios.
+
+The collector's regime (``workloads.runtime.collector``: ``auto``, ``frozen``, ``off``) is an axis the same
+way: each workload says which regimes its cells run under per profile (``Workload.gc_regimes``), and
+``--gc`` overrides that for every cell. A regime other than ``auto`` adds ``gc=REGIME`` to the group and
+the id (``sleep_fanout[n=10000,delay=0.01,gc=frozen]``), so ``auto`` cells keep the ids they always had,
+and the worker is told through ``COROBENCH_GC``. Regimes vary fastest, after the interpreter.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from benchmarks.harness.environments import PreparedInterpreter
 from benchmarks.harness.process_stats import split_cores
 from workloads.interface import BY_NAME, WORKLOADS
 from workloads.models.registry import DEFAULT_VARIANT, lookup
+from workloads.runtime.collector import AUTO, GC_ENV, REGIMES
 from workloads.runtime.cores import cores_env
 from workloads.specs.schema import PROFILES, Plan
 
@@ -57,6 +64,8 @@ class Cell:
     """The ``--python`` interpreter the worker runs under; None without ``--python`` (the pytest process's)."""
     profile: str = ""
     """The profile the cell belongs to (some limits differ by profile)."""
+    gc_regime: str = AUTO
+    """The collector regime the worker runs its rounds (or its server) under."""
 
     @property
     def group(self) -> str:
@@ -78,7 +87,9 @@ class Cell:
 
     def _params_and_interpreter(self) -> str:
         text = _format_params(self.params)
-        return f"{text},python={self.interpreter.spec}" if self.interpreter else text
+        if self.interpreter:
+            text += f",python={self.interpreter.spec}"
+        return text if self.gc_regime == AUTO else f"{text},gc={self.gc_regime}"
 
     @property
     def cores(self) -> set[int]:
@@ -89,7 +100,11 @@ class Cell:
     @property
     def worker_env(self) -> dict[str, str]:
         """Environment the cell's worker starts with: the cores it is given, and its variant's settings."""
-        return {**cores_env(self.cores), **lookup(self.model).variant_env.get(self.variant or "", {})}
+        return {
+            **cores_env(self.cores),
+            GC_ENV: self.gc_regime,
+            **lookup(self.model).variant_env.get(self.variant or "", {}),
+        }
 
     @property
     def skip_reason(self) -> str | None:
@@ -133,9 +148,14 @@ class Cell:
 
 
 def cells_for(
-    workload: str, models: list[str], profile: str, interpreters: list[PreparedInterpreter] | None = None
+    workload: str,
+    models: list[str],
+    profile: str,
+    interpreters: list[PreparedInterpreter] | None = None,
+    gc_regimes: tuple[str, ...] | None = None,
 ) -> list[Cell]:
-    """Every cell of one workload: parameters in grid order, then models, their variants, the interpreters.
+    """Every cell of one workload: parameters in grid order, then models, their variants, the interpreters,
+    the collector regimes (``gc_regimes`` from ``--gc``, else the workload's own choice for the profile).
 
     A workload that reuses another's model functions (``variants_from``) gets that workload's variants.
     """
@@ -150,19 +170,31 @@ def cells_for(
                 if not lookup(model).runs_at(variant, params):
                     continue
                 for interpreter in targets:
-                    cells.append(
-                        Cell(
-                            model=model,
-                            workload=workload,
-                            params=dict(params),
-                            plan=definition.plan(profile),
-                            timeout_s=definition.timeout_s(params),
-                            variant=None if variants == (DEFAULT_VARIANT,) else variant,
-                            interpreter=interpreter,
-                            profile=profile,
+                    chosen = definition.gc_regimes(profile, params)
+                    for regime in gc_regimes or _sampled(chosen, model, default=variant == variants[0]):
+                        cells.append(
+                            Cell(
+                                model=model,
+                                workload=workload,
+                                params=dict(params),
+                                plan=definition.plan(profile),
+                                timeout_s=definition.timeout_s(params),
+                                variant=None if variants == (DEFAULT_VARIANT,) else variant,
+                                interpreter=interpreter,
+                                profile=profile,
+                                gc_regime=regime,
+                            )
                         )
-                    )
     return cells
+
+
+def _sampled(regimes: tuple[str, ...], model: str, *, default: bool) -> tuple[str, ...]:
+    """A workload's regimes for one model's variant: outside ``full`` (which asks for every regime at every cell),
+    the regimes beyond ``auto`` are a sample of each production model's default variant, which is what an order
+    between models is read from; reference schedulers and second variants stay under ``auto``."""
+    if regimes == (AUTO,) or set(regimes) == set(REGIMES):
+        return regimes
+    return regimes if default and not lookup(model).reference else (AUTO,)
 
 
 def _format_params(params: dict[str, Any]) -> str:

@@ -49,16 +49,24 @@ def measure_worker_cell(benchmark: Any, clock: VirtualClock, worker: WorkerClien
 
 
 def collector_summary(rounds: list[Round]) -> dict[str, Any]:
-    """The garbage collector inside the windows (``workloads.runtime.collector``): median pause and
-    full collections per round, and whether automatic collection was on."""
+    """The garbage collector inside the windows (``workloads.runtime.collector``): median pause, its share
+    of the round (the median of each round's pauses over its time), full collections per round, whether
+    automatic collection was on, and the collector's settings and design the worker reported."""
     logged = [r for r in rounds if "gc_pause_s" in r.metrics]
     if not logged:
         return {}
+    last = logged[-1].metrics
     return cell_info(
         gc_pause_s=statistics.median(r.metrics["gc_pause_s"] for r in logged),
+        gc_share=statistics.median(r.metrics["gc_pause_s"] / r.seconds for r in logged if r.seconds > 0),
         gc_full_collections=statistics.median(r.metrics["gc_collections"][2] for r in logged),
-        gc_automatic=logged[-1].metrics["gc_automatic"],
+        gc_automatic=last["gc_automatic"],
+        **{key: last[key] for key in GC_FACTS if key in last},
     )
+
+
+GC_FACTS = ("gc_thresholds", "gc_frozen_objects", "gc_design")
+"""The collector's settings in force, as the worker read them (the same every round)."""
 
 
 def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[], Round]) -> list[Round]:
@@ -90,6 +98,7 @@ def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[
             reference_scheduler=model.reference,
             workload=cell.workload,
             params=cell.params,
+            gc_regime=cell.gc_regime,
             **({"variant": cell.variant} if cell.variant else {}),
             default_variant=cell.variant in (None, model.variants_of(BY_NAME[cell.workload].variant_workload)[0]),
             **unranked(model.unranked_variants, cell.workload, cell.variant),

@@ -58,6 +58,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--profile", default="default", help=f"size of the run: {', '.join(PROFILES)} (default: default)")
     group.addoption("--no-report", action="store_true", help="do not write the charts and report after saving")
     group.addoption(
+        "--gc",
+        default=None,
+        help="comma-separated collector regimes every cell runs under: auto (CPython's automatic collection), "
+        "frozen (gc.freeze() once the model is imported and ready), off (default: auto, and the profile's "
+        "fan-out sample under frozen)",
+    )
+    group.addoption(
         "--python",
         default=None,
         help="comma-separated interpreters the workers run under: versions (3.13, found on PATH, with pyenv or uv) "
@@ -75,7 +82,10 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         check_settings()
         config.stash[_selection_key] = parse_selection(
-            config.getoption("--models"), config.getoption("--workloads"), config.getoption("--profile")
+            config.getoption("--models"),
+            config.getoption("--workloads"),
+            config.getoption("--profile"),
+            config.getoption("--gc"),
         )
         config.stash[_interpreters_key] = parse_interpreters(config.getoption("--python"))
     except (SettingError, SelectionError, InterpreterError) as exc:

@@ -1,6 +1,6 @@
 """Parse and check the suite's own command-line options.
 
-``--models``, ``--workloads`` and ``--profile`` take names; an unknown name is
+``--models``, ``--workloads``, ``--profile`` and ``--gc`` take names; an unknown name is
 a usage error that lists the valid ones, and a model whose library is not
 installed is named with the missing distribution rather than skipped quietly.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from benchmarks.harness.cells import PROFILES, WORKLOAD_NAMES, Cell, cells_for
 from benchmarks.harness.environments import PreparedInterpreter
 from workloads.models.registry import MODELS, extra_models, installed_models
+from workloads.runtime.collector import REGIMES
 
 
 class SelectionError(ValueError):
@@ -25,18 +26,23 @@ class Selection:
     profile: str
     interpreters: list[PreparedInterpreter] | None = None
     """The ``--python`` interpreters with their environments (None: the workers run the pytest process's)."""
+    gc_regimes: tuple[str, ...] | None = None
+    """The ``--gc`` regimes every cell runs under (None: each workload's own choice for the profile)."""
 
     def cells(self, workload: str) -> list[Cell]:
         if workload not in self.workloads:
             return []
-        return cells_for(workload, self.models, self.profile, self.interpreters)
+        return cells_for(workload, self.models, self.profile, self.interpreters, self.gc_regimes)
 
 
-def parse_selection(models: str | None, workloads: str | None, profile: str) -> Selection:
+def parse_selection(
+    models: str | None, workloads: str | None, profile: str, gc_regimes: str | None = None
+) -> Selection:
     return Selection(
         models=_parse_models(models),
         workloads=_parse_names("--workloads", workloads, WORKLOAD_NAMES),
         profile=_parse_names("--profile", profile, PROFILES, single=True)[0],
+        gc_regimes=None if gc_regimes is None else tuple(_parse_names("--gc", gc_regimes, REGIMES)),
     )
 
 

@@ -10,8 +10,8 @@ usage error: one line naming the variable, its value and what it accepts.
 - ``COROBENCH_ALLOCATOR_STATE`` (``warm``/``cold``): glibc's state in every helper
   (``workloads.runtime.allocator``);
 - ``COROBENCH_EXTRA_MODELS``: a module with test-only models (``tests.models``);
-- ``COROBENCH_CORES`` is the harness's own message to each worker: set by hand it would be ignored, so it
-  is refused.
+- ``COROBENCH_CORES`` and ``COROBENCH_GC`` are the harness's own messages to each worker (the cores it gives
+  the cell, the collector regime ``--gc`` chose): set by hand they would be ignored, so they are refused.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 
 from workloads.models.registry import EXTRA_MODELS_ENV
 from workloads.runtime import allocator
+from workloads.runtime.collector import GC_ENV
 from workloads.runtime.cores import CORES_ENV
 from workloads.runtime.settings import GENERATOR_ENV, GENERATOR_IMPLS, GENERATOR_SLEEP_ENV, GENERATOR_SLEEP_VALUES
 
@@ -84,4 +85,19 @@ def _cores(env: Mapping[str, str]) -> str | None:
     return None
 
 
-CHECKS: tuple[Callable[[Mapping[str, str]], str | None], ...] = (_generator, _sleep, _allocator, _extra_models, _cores)
+def _gc(env: Mapping[str, str]) -> str | None:
+    if GC_ENV in env:
+        return (
+            f"{GC_ENV}={env[GC_ENV]!r}: the harness sets it for each worker from --gc; unset it and pass --gc instead"
+        )
+    return None
+
+
+CHECKS: tuple[Callable[[Mapping[str, str]], str | None], ...] = (
+    _generator,
+    _sleep,
+    _allocator,
+    _extra_models,
+    _cores,
+    _gc,
+)

@@ -58,6 +58,8 @@ from workloads.runtime.serve import raise_open_files_limit, serve_requests
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 
+_frozen_objects: int = 0
+"""Objects ``gc.freeze`` moved to the permanent generation (``frozen`` regime), once per worker."""
 _idle_rss_bytes: int | None = None
 """Resident memory of the worker before its first round: the baseline every round's peak is measured from.
 
@@ -78,7 +80,7 @@ def checked_variant(model_name: str, workload: str, request: dict[str, Any]) -> 
 
 def run_round(model_name: str, model: ModelInterface, request: dict[str, Any]) -> dict[str, Any]:
     """One checked round of a workload, with the round's peak memory."""
-    global _idle_rss_bytes
+    global _idle_rss_bytes, _frozen_objects
     name = request["workload"]
     workload = BY_NAME.get(name)
     if workload is None or not workload.in_worker:
@@ -89,16 +91,24 @@ def run_round(model_name: str, model: ModelInterface, request: dict[str, Any]) -
     if _idle_rss_bytes is None:
         if hasattr(model, "prepare"):  # fixed set-up a model does once (a process pool), outside every window
             hooks.prepare()
+        if collector.regime() == collector.FROZEN:  # the libraries are imported and the worker is ready
+            _frozen_objects = collector.freeze_heap()
         _idle_rss_bytes = memory.current_rss_bytes()
     gc.collect()  # the last round's garbage is collected here, not inside this round's window
     allocator_state = allocator.state()
     memory.reset_peak_rss()
     gil_before = gil_enabled()
     Window.last_closed = Window.last_cpu_s = None
-    automatic_gc = collector.automatic()
+    regime = collector.regime()
+    automatic_gc = regime != collector.OFF
     with collector.logged(automatic_gc) as collections:
         outcome = workload.run_round(model, variant, request.get("params", {}))
-    gc_metrics = {**collections.metrics(Window.last_closed), "gc_automatic": automatic_gc}
+    gc_metrics = {
+        **collections.metrics(Window.last_closed),
+        "gc_automatic": automatic_gc,
+        "gc_regime": regime,
+        **collector.facts(_frozen_objects),
+    }
     outcome["metrics"].update(interpreter_metrics(), gil_enabled=gil_before or gil_enabled())
     outcome["metrics"]["library_versions"] = dict(library_versions(model_name))  # read once per worker
     outcome["metrics"]["allocator_state"] = allocator_state
@@ -178,6 +188,8 @@ def serve_echo(
     ``stop`` frame itself is read here, after the model has closed its sockets.
     """
     variant = checked_variant(model_name, "tcp_echo", request)
+    regime = collector.regime()
+    frozen = collector.freeze_heap() if regime == collector.FROZEN else 0
 
     def announce(port: int) -> None:
         listening = {
@@ -185,11 +197,14 @@ def serve_echo(
             "port": port,
             "allocator_state": allocator.state(),
             "setup": setup_metrics(model),
+            "gc_regime": regime,
+            **collector.facts(frozen),
         }
         write_frame(reply_fd, {"ok": True, **listening})
 
     control = ServerControl(request_fd, announce)
-    model.tcp_echo_server(variant, control)
+    with collector.logged(regime != collector.OFF):
+        model.tcp_echo_server(variant, control)
     if control.port is None:
         raise RuntimeError("the echo server returned without ever listening")
     stop = read_frame(request_fd)

@@ -70,6 +70,11 @@ class Workload(ABC, Generic[P]):
         """A rough a-priori wall time of a whole cell: starting its processes, then every round."""
         return CELL_START_S + (plan.rounds + plan.warmup_rounds) * self.expected_round_s(params)
 
+    def gc_regimes(self, profile: str, params: P) -> tuple[str, ...]:
+        """The collector regimes (``workloads.runtime.collector.REGIMES``) a cell of ``params`` runs under when
+        ``--gc`` does not say: CPython's automatic collection only, unless the workload's figures hang on it."""
+        return ("auto",)
+
     def run_round(self, model: Any, variant: str, params: P) -> dict[str, Any]:
         """Run one checked round in the worker: ``{"quanta": ..., "metrics": {...}}`` or ``WrongResult``."""
         raise NotImplementedError(f"{self.name} rounds are not run inside the model's worker")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypedDict
 
+from workloads.runtime.collector import AUTO, FROZEN, REGIMES
 from workloads.runtime.errors import WrongResult
 from workloads.runtime.window import Window
 from workloads.specs.base import Round, Workload, median_growth_per_unit, median_seconds
@@ -81,6 +82,15 @@ class SleepFanout(Workload[Params]):
 
     def plan(self, profile: str) -> Plan:
         return ROUNDS[profile]
+
+    def gc_regimes(self, profile: str, params: Params) -> tuple[str, ...]:
+        """``full``: every regime at every N. ``default``: ``frozen`` beside ``auto`` at the largest N, where the
+        collector takes most of some models' rounds and could change their order; smaller N rarely collect."""
+        if profile == "full":
+            return REGIMES
+        if profile == "default" and params["n"] == max(SIZES["default"]):
+            return (AUTO, FROZEN)
+        return (AUTO,)
 
     def timeout_s(self, params: Params) -> float:
         return 30.0 + params["n"] * 0.002

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from typing import Any, Protocol, TypedDict
 
+from workloads.runtime.collector import AUTO, REGIMES
 from workloads.runtime.errors import WrongResult
 from workloads.runtime.window import Window
 from workloads.specs.base import Round, Workload, median_growth_per_unit, median_seconds
@@ -108,6 +109,10 @@ class TimeoutCancel(Workload[Params]):
 
     def grid(self, profile: str) -> list[Params]:
         return [Params(n=n, deadline=deadline_for(n), seed=1) for n in SIZES[profile]]
+
+    def gc_regimes(self, profile: str, params: Params) -> tuple[str, ...]:
+        """Every collector regime in ``full``: the fan-out of N racing tasks allocates as sleep_fanout's does."""
+        return REGIMES if profile == "full" else (AUTO,)
 
     def plan(self, profile: str) -> Plan:
         """Four measured rounds in the default profile: each round waits out a deadline."""
