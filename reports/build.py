@@ -1,6 +1,7 @@
 """Write a report directory: charts (PNG + SVG), ``summary.md``, ``index.html``, ``results.csv`` and a copy of
 the run's JSON, for a run or a comparison. cpu_mixed-style groups are put on one calibration first
-(``reports.judge.calibration``).
+(``reports.judge.calibration``). Cells of collector regimes other than the main one (``auto``) are judged
+and shown in the collector's section only (``reports.write.collector_regime``).
 
 The output directory defaults to ``reports/out/<run-stem>/`` under the project root (the folder that
 holds ``.benchmarks/``). It is refused when it lies inside ``.benchmarks/``, so saved results are
@@ -12,16 +13,19 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from reports.draw.charts import make_charts
 from reports.draw.open_loop import open_loop_charts
 from reports.draw.ratio_chart import comparison_charts
 from reports.judge.calibration import one_calibration
+from reports.judge.collector import order_changes, regime_groups, split_regimes
 from reports.judge.compare import compare_runs
 from reports.judge.ranking import verdicts
 from reports.read.find import STORAGE_DIR, find_storage, is_inside_storage
 from reports.read.run import ReportInputError, Run, machine_mismatch, merge_runs
+from reports.write.collector_regime import collector_blocks
 from reports.write.comparison import comparison_document
 from reports.write.document import Document, to_markdown
 from reports.write.html import GENERATOR, to_html
@@ -59,10 +63,17 @@ def write_report(runs: list[Run], out: Path) -> Path:
     run = merge_runs(runs)
     write_csv(run if len(runs) > 1 else runs[0], out)
     run = one_calibration(run)
-    judged = verdicts(run)  # once per report: every section and chart reads these
-    charts = make_charts(run, judged, out) + open_loop_charts(run, out)
-    doc = run_document(run, judged, charts, names)
-    doc.add(*interpreter_blocks(run.results))  # nothing unless the run spans several --python interpreters
+    # Every section reads the main collector regime's cells (auto where the run has it) as it always has; the
+    # collector's section alone compares regimes, from the verdicts of every group.
+    main_cells, other_cells = split_regimes(run.results)
+    main = replace(run, results=main_cells)
+    judged = verdicts(main)  # once per report: every section and chart reads these
+    every_regime = verdicts(run) if other_cells else judged
+    changes = order_changes(regime_groups(every_regime.values()))
+    charts = make_charts(main, every_regime, out) + open_loop_charts(main, out)
+    doc = run_document(main, judged, charts, names, changes)
+    doc.add(*collector_blocks(run, every_regime, charts))  # nothing unless a cell logged the collector
+    doc.add(*interpreter_blocks(main.results))  # nothing unless the run spans several --python interpreters
     return _write_document(doc, out)
 
 

@@ -1,9 +1,10 @@
 """The charts of one run: a ranked bar chart per group, latency percentiles, plus the scaling charts.
 
 ``make_charts`` decides which charts a run gets and writes each as PNG and SVG: every group gets its
-bar chart whatever its workload; the scaling and memory charts come from ``reports.draw.scaling``; echo
-results get latency-percentile charts. A chart whose metric no result carries is skipped. Uses
-matplotlib's ``Axes.barh``/``errorbar``/``plot`` on figures from ``reports.draw.figures``.
+bar chart whatever its workload, with the collector's pauses inside the window shaded at the start of each
+bar (on a linear axis) and its share named from ``SHOWN_SHARE`` on; the scaling and memory charts come
+from ``reports.draw.scaling``; echo results get latency-percentile charts. A chart whose metric no result
+carries is skipped. Uses matplotlib's ``Axes.barh``/``errorbar``/``plot`` on figures from ``reports.draw.figures``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from reports.draw import figures
 from reports.draw.scaling import scaling_charts
+from reports.judge import collector
 from reports.judge.groups import by_workload, constant_params, panel_keys, series_order, value_key, varying
 from reports.judge.headline import ideal_time
 from reports.judge.metrics import label as metric_label
@@ -23,6 +25,8 @@ from reports.write import fmt
 from reports.write.document import Figure
 from reports.write.fmt import param_text, slug
 
+SHOWN_SHARE = 0.05
+"""A bar names the collector's share of its round from this share on (below it, rounding noise)."""
 LOG_SCALE_SPREAD = 30.0
 """Use a log axis when the largest value is this many times the smallest."""
 ROLE_NOTES = {
@@ -58,6 +62,9 @@ def bar_text(cell: Judged, baseline: Judged | None) -> str:
         parts.append("fastest, separated" if cell.place == "wins" else "tied for fastest")
     if cell.role != RANKED:
         parts.append(ROLE_NOTES[cell.role])
+    value = collector.share(cell.result)
+    if value is not None and value >= SHOWN_SHARE:
+        parts.append(f"GC {value * 100:.0f}%")
     return " · ".join(parts)
 
 
@@ -68,6 +75,8 @@ def group_chart(run: Run, group: str, verdict: Verdict, out: Path) -> Figure:
     workload = first.workload
     schema = run.schemas.get(workload)
     title = f"{workload} — {param_text(first.params) or group}"
+    if collector.regime(first) != collector.AUTO:
+        title += f", gc={collector.regime(first)}"
     fig = figures.new_figure(9.2, 1.7 + 0.42 * len(rows))
     figures.set_title(fig, title, run)
     ax = fig.add_subplot()
@@ -96,6 +105,13 @@ def group_chart(run: Run, group: str, verdict: Verdict, out: Path) -> Figure:
             edgecolor=style.colour if hollow else "white",
             linewidth=1.4 if hollow else 0.8,
         )
+    pauses = [(c.result.metric("gc_pause_s") or 0.0) / scale for c in rows]
+    stacked = not log and any(p > 0 for p in pauses)
+    if stacked:  # the collector's part of each bar, drawn over its start (a log axis would distort it)
+        for i, pause in enumerate(pauses):
+            width = min(pause, max(values[i] - left, 0.0))
+            if width > 0:
+                ax.barh(i, width, left=left, height=0.66, color="#00000055", edgecolor="white", linewidth=0)
     ax.errorbar(values, range(len(rows)), xerr=[lows, highs], fmt="none", ecolor="#222222", elinewidth=1, capsize=3)
     for i, cell in enumerate(rows):
         ax.annotate(
@@ -122,6 +138,7 @@ def group_chart(run: Run, group: str, verdict: Verdict, out: Path) -> Figure:
     ax.set_xlabel(
         f"{axis}\nbars: medians; whiskers: 95% bootstrap interval of the median; cross-hatched: reference "
         "scheduler\nstriped: a second variant of the model; hollow: the cell did not measure the model"
+        + ("\nshaded start of a bar: the collector's pauses inside the window (median)" if stacked else "")
     )
     stem = "group_" + slug(group)
     figures.save(fig, out, stem)

@@ -19,12 +19,21 @@ NOT_METRICS = frozenset(key.name for key in CELL_KEYS if not key.column)
 _LATENCY = re.compile(r"^latency_p(\d+)_s$")
 
 
+FORMAT_LABELS = {"gc_share": "collector share", "gc_pause_s": "GC pauses in window"}
+"""Labels of format-level keys (``reports.read.format``) that tables show beside a schema's own metrics."""
+
+
 def spec(key: str, schema: WorkloadSchema | None) -> MetricSpec:
     declared = schema.metric(key) if schema is not None else None
     if declared is not None:
         return declared
     unit = guess_unit(key)
-    return MetricSpec(key, key.replace("_", " "), unit, higher_is_better=unit.endswith("/s") or unit == "ratio")
+    return MetricSpec(
+        key,
+        FORMAT_LABELS.get(key, key.replace("_", " ")),
+        unit,
+        higher_is_better=unit.endswith("/s") or unit == "ratio",
+    )
 
 
 def label(key: str, schema: WorkloadSchema | None = None) -> str:
@@ -40,10 +49,14 @@ def higher_is_better(key: str, schema: WorkloadSchema | None = None) -> bool:
 
 
 def table_columns(schema: WorkloadSchema | None, results: list[Result]) -> list[str]:
-    """The metric columns a group's table shows: the schema's table metrics, else every numeric metric saved."""
+    """The metric columns a group's table shows: the schema's table metrics, else every numeric metric saved;
+    and the collector's share wherever a cell's window saw a collection, whatever the schema names."""
     if schema is not None and schema.metrics:
         keys = [m.key for m in schema.metrics if m.table]
-        return [key for key in keys if any(r.metric(key) is not None for r in results)]
+        columns = [key for key in keys if any(r.metric(key) is not None for r in results)]
+        if any((r.metric("gc_pause_s") or 0) > 0 and r.metric("gc_share") is not None for r in results):
+            columns += [] if "gc_share" in columns else ["gc_share"]
+        return columns
     return sorted({key for r in results for key in r.extra if key not in NOT_METRICS and r.metric(key) is not None})
 
 

@@ -10,16 +10,19 @@ side it beat says so with both numbers, and adds the order per CPU second where 
 (``reports.judge.cost``). The latency column shows each server's proven capacity bracket under p99 ≤ 10
 ms (``reports.judge.latency``): "≥" for a lower bound, ties where brackets overlap, and a flag where a
 capacity beat the closed-loop throughput (it would not be request/response). Variants saved ``unranked``
-are shown with their reason and never ranked. One verdict line per scenario, and caveats made from what
-the run contains. Stdlib only.
+are shown with their reason and never ranked. A cell whose collector share reaches
+``reports.judge.collector.GC_SHARE_MARK`` says so ("GC 70%"), and a verdict names the share of its leader or
+baseline and every order of its group that another collector regime reverses or ties. One verdict line
+per scenario, and caveats made from what the run contains. Stdlib only.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
 
-from reports.judge import cost, latency
+from reports.judge import collector, cost, latency
 from reports.judge.families import model_sort_key
 from reports.judge.headline import Advantage, advantages
 from reports.judge.memory import apart
@@ -62,7 +65,10 @@ def row_keys(run: Run) -> tuple[list[tuple[str, str | None]], list[tuple[str, st
 RANKED_KINDS = frozenset({BETTER, WORSE, TIE})
 
 
-def matrix_blocks(run: Run, judged: Verdicts) -> list[Heading | Paragraph | Table | Bullets]:
+def matrix_blocks(
+    run: Run, judged: Verdicts, changes: Sequence[collector.OrderChange] = ()
+) -> list[Heading | Paragraph | Table | Bullets]:
+    """The matrix, its verdicts and caveats; ``changes`` are the orders another collector regime changes."""
     cols = columns(run, judged)
     if not cols:
         return []
@@ -115,7 +121,7 @@ def matrix_blocks(run: Run, judged: Verdicts) -> list[Heading | Paragraph | Tabl
     return [
         *blocks,
         Heading(2, "Verdict per scenario"),
-        Bullets(tuple(scenario_verdict(schema, v) for schema, v in cols)),
+        Bullets(tuple(scenario_verdict(schema, v, changes) for schema, v in cols)),
         Heading(2, "Caveats"),
         Bullets(tuple(caveats(run, judged))),
     ]
@@ -165,7 +171,8 @@ def cell_text(cell: Judged | None, verdict: Verdict, schema: WorkloadSchema) -> 
     if adv is None or math.isnan(adv.value):
         return f"{fmt.seconds(cell.result.stats.median)}{mark}{mem}", NONE
     text, kind = advantage_text(adv)
-    return f"{text}{mark}{cost_note(cell, verdict, kind)}{mem}", kind
+    gc = f" · {collector.share_text(cell.result)}" if collector.heavy(cell.result) else ""
+    return f"{text}{mark}{cost_note(cell, verdict, kind)}{gc}{mem}", kind
 
 
 def cost_note(cell: Judged, verdict: Verdict, kind: str) -> str:
@@ -213,7 +220,7 @@ def latency_cell_text(cell: Judged, verdict: Verdict, order: latency.ProvenOrder
     return f"{'▲' if kind == BETTER else '▼'} {text}{mark}", kind
 
 
-def scenario_verdict(schema: WorkloadSchema, verdict: Verdict) -> str:
+def scenario_verdict(schema: WorkloadSchema, verdict: Verdict, changes: Sequence[collector.OrderChange] = ()) -> str:
     where = f"{schema.scenario} ({schema.name}, {param_text(verdict.params)})"
     if verdict.proven is not None:
         return where + ": " + latency_verdict(verdict.proven)
@@ -238,7 +245,36 @@ def scenario_verdict(schema: WorkloadSchema, verdict: Verdict) -> str:
         text += "; stalled: " + ", ".join(
             f"{c.label} (p99 {fmt.metric('latency_p99_s', c.result.metric('latency_p99_s'))})" for c in stalled
         )
+    text += _collector_note(verdict, changes)
     return text + "."
+
+
+def _collector_note(verdict: Verdict, changes: Sequence[collector.OrderChange]) -> str:
+    """The collector's share where it reaches the mark for either side (the leaders, the runner-up, the
+    baseline), and the orders of this
+    group that another collector regime changes (each named with the regime it holds under)."""
+    ranked = verdict.ranked
+    runner = [ranked[len(verdict.leaders)]] if len(ranked) > len(verdict.leaders) else []
+    named = [*verdict.leaders, *runner, *([verdict.baseline] if verdict.baseline is not None else [])]
+    heavy = list({id(c): c for c in named if collector.heavy(c.result)}.values())
+    text = ""
+    if heavy:
+        text += "; the collector took " + ", ".join(
+            f"{(collector.share(c.result) or 0) * 100:.0f}% of {c.label}'s round" for c in heavy
+        )
+    where = collector.same_work_key(verdict.cells[0].result)
+    mine = [c for c in changes if c.key == where]
+    if mine:
+        text += "; the order depends on the collector: " + ", ".join(change_text(c) for c in mine)
+    return text
+
+
+def change_text(change: collector.OrderChange) -> str:
+    """``asyncio ahead of twisted under gc=auto, reversed under gc=frozen``."""
+    how = "reversed" if change.reversed else "tied"
+    return (
+        f"{change.faster} ahead of {change.slower} under gc={change.holds_under}, {how} under gc={change.other_regime}"
+    )
 
 
 def latency_verdict(order: latency.ProvenOrder) -> str:

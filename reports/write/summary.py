@@ -12,7 +12,9 @@ are the ``extra_info`` values formatted by the schema's units. Stdlib only.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
+from reports.judge.collector import OrderChange
 from reports.judge.groups import by_workload, geomean, panel_keys, series_order, value_key, varying
 from reports.judge.metrics import label as metric_label
 from reports.judge.metrics import table_columns
@@ -32,12 +34,19 @@ BIG_MESSAGE_BYTES = 100 * 1024
 ROLE_TEXT = {REFERENCE: "reference scheduler", PEER: "peer-bound", STALLED: "stalled"}
 
 
-def run_document(run: Run, judged: Verdicts, charts: list[Figure], json_names: list[str] | None = None) -> Document:
+def run_document(
+    run: Run,
+    judged: Verdicts,
+    charts: list[Figure],
+    json_names: list[str] | None = None,
+    changes: Sequence[OrderChange] = (),
+) -> Document:
+    """The report of one run; ``changes`` are the orders another collector regime changes (for the verdicts)."""
     doc = Document(f"corobench report — run {run.short_id}")
     for warning in run.warnings:
         doc.add(Alert(warning))
     doc.add(*warning_blocks(run.session))
-    doc.add(*matrix_blocks(run, judged))
+    doc.add(*matrix_blocks(run, judged, changes))
     doc.add(Heading(1, "How to read this"), Bullets(tuple(notes(run))))
     doc.add(*reproduce_blocks(run, json_names or []))
     doc.add(Heading(1, "What this means for your choice"))
