@@ -61,7 +61,15 @@ GRID: dict[str, tuple[tuple[int, int, int], ...]] = {
 profile keeps three of full's points; the other five (C=10 at io_ms=0, 16 KiB without IO, C=100 at 1 KiB
 with IO) and C=1000 are in ``full``."""
 REQUESTS = {"quick": 2000, "default": 5000, "full": 10_000}
-"""Requests per round: about 0.1-0.3 s at the fastest server on a 2-core machine."""
+"""Requests per round: about 0.05-0.3 s at C=100 on a 2-core machine (7 k to 130 k requests/s)."""
+
+
+def requests_per_round(profile: str, connections: int, io_ms: int) -> int:
+    """Fewer at small C with an IO call, where C / io_ms caps the rate (10 k requests/s at C=10, 1 ms)."""
+    requests = REQUESTS[profile]
+    return requests // 2 if io_ms and connections < 100 else requests
+
+
 LATENCY_KEYS = ("p50", "p90", "p99", "p999")
 
 
@@ -107,14 +115,15 @@ class HttpServer(Workload[Params]):
 
     def grid(self, profile: str) -> list[Params]:
         return [
-            Params(connections=c, body_size=size, io_ms=io_ms, requests=REQUESTS[profile])
+            Params(connections=c, body_size=size, io_ms=io_ms, requests=requests_per_round(profile, c, io_ms))
             for c, size, io_ms in GRID[profile]
         ]
 
     def measures_variant(self, profile: str, params: Params, *, default: bool) -> bool:
-        """Outside ``full``, second variants (the same-parser tier, aiohttp) run at the comparison point only."""
+        """Second variants (the same-parser tier, aiohttp): at the comparison point in the default profile,
+        everywhere in ``full``, not in ``quick`` (a smoke run of each model's own server)."""
         point = (params["connections"], params["body_size"], params["io_ms"])
-        return default or profile == "full" or point == COMPARISON_POINT
+        return default or profile == "full" or (profile == "default" and point == COMPARISON_POINT)
 
     def expected_round_s(self, params: Params) -> float:
         per_request = 60e-6 + params["body_size"] * 1e-9
