@@ -24,13 +24,23 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from workloads.specs import cpu_mixed, ping_pong, sleep_fanout, tcp_client, tcp_echo, tcp_latency, timeout_cancel
+from workloads.specs import (
+    cpu_mixed,
+    http_server,
+    ping_pong,
+    sleep_fanout,
+    tcp_client,
+    tcp_echo,
+    tcp_latency,
+    timeout_cancel,
+)
 from workloads.specs.base import Workload
 
 WORKLOADS: tuple[Workload[Any], ...] = (
     sleep_fanout.WORKLOAD,
     tcp_echo.WORKLOAD,
     tcp_latency.WORKLOAD,
+    http_server.WORKLOAD,
     tcp_client.WORKLOAD,
     timeout_cancel.WORKLOAD,
     cpu_mixed.WORKLOAD,
@@ -42,6 +52,7 @@ BY_NAME: dict[str, Workload[Any]] = {w.name: w for w in WORKLOADS}
 class ModelInterface(
     sleep_fanout.Implements,
     tcp_echo.Implements,
+    http_server.Implements,
     tcp_client.Implements,
     timeout_cancel.Implements,
     cpu_mixed.Implements,

@@ -169,6 +169,8 @@ def cells_for(
             for variant in lookup(model).variants_in(offered_for, profile):
                 if not lookup(model).runs_at(variant, params):
                     continue
+                if not definition.measures_variant(profile, params, default=variant == variants[0]):
+                    continue
                 for interpreter in targets:
                     chosen = definition.gc_regimes(profile, params)
                     for regime in gc_regimes or _sampled(chosen, model, default=variant == variants[0]):

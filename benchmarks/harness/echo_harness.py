@@ -1,9 +1,9 @@
 """The processes around an echo cell: the model's server, the load generator, the reference server.
 
-- ``echo_server`` asks a model's worker to serve echo and yields its port (its
+- ``echo_server`` (``http_server``) asks a model's worker to serve echo (HTTP) and yields its port (its
   ``listening`` frame, with the model's one-off set-up and configuration, is left in ``worker.listening``);
   on a normal exit it asks the server to stop and checks it stopped cleanly.
-- ``load_generator``, ``open_loop_generator`` and ``reference_server`` start
+- ``load_generator``, ``http_generator``, ``open_loop_generator`` and ``reference_server`` start
   the suite's fixed-code peers, each a fresh process in its own process group.
 - ``pin_pair`` puts the side under test and its peer on different cores: the peer on one, the side
   under test on all the others (the cores ``Cell.cores`` told the worker at start-up).
@@ -28,13 +28,39 @@ SERVER_STOP_TIMEOUT_S = 30.0
 def echo_server(
     worker: WorkerClient, variant: str | None, start_timeout_s: float = SERVER_START_TIMEOUT_S
 ) -> Iterator[int]:
-    worker.send({"op": "serve_echo", "variant": variant or "default"})
-    reply = worker.receive(start_timeout_s, "echo server start-up")
+    with model_server(worker, {"op": "serve_echo", "variant": variant or "default"}, "echo", start_timeout_s) as port:
+        yield port
+
+
+@contextmanager
+def http_server(
+    worker: WorkerClient,
+    variant: str | None,
+    body_size: int,
+    io_ms: float,
+    start_timeout_s: float = SERVER_START_TIMEOUT_S,
+) -> Iterator[int]:
+    """The model's HTTP server answering ``GET /`` with ``body_size`` bytes after ``io_ms`` of its own sleep."""
+    request = {"op": "serve_http", "variant": variant or "default", "body_size": body_size, "io_ms": io_ms}
+    with model_server(worker, request, "HTTP", start_timeout_s) as port:
+        yield port
+
+
+@contextmanager
+def model_server(worker: WorkerClient, request: dict[str, Any], kind: str, start_timeout_s: float) -> Iterator[int]:
+    worker.send(request)
+    reply = worker.receive(start_timeout_s, f"{kind} server start-up")
     if not reply.get("ok") or reply.get("event") != "listening":
-        raise failure_from_reply(f"{worker.model} echo server did not start", reply)
+        raise failure_from_reply(f"{worker.model} {kind} server did not start", reply)
     worker.listening = reply  # the server's one-off set-up (the hybrid's pool size) travels with it
     yield reply["port"]
-    worker.call({"op": "stop"}, SERVER_STOP_TIMEOUT_S, "echo server shutdown")
+    worker.call({"op": "stop"}, SERVER_STOP_TIMEOUT_S, f"{kind} server shutdown")
+
+
+@contextmanager
+def http_generator() -> Iterator[WorkerClient]:
+    with WorkerClient("http_generator", module="workloads.peers.http_generator") as generator:
+        yield generator
 
 
 @contextmanager

@@ -109,6 +109,8 @@ CELL_KEYS: tuple[Key, ...] = (
     _k("cpu_s_per_round", Number, "s", "median CPU seconds a round of the side under test", column=True),
     _k("unranked", str, "", "why this variant is not the same work as the other rows (not ranked)"),
     _k("between_processes", dict, "", "median round time in fresh worker processes and their relative spread"),
+    _k("http_tier", str, "", "own (the library's own HTTP server) or same_parser (httptools over the model's sockets)"),
+    _k("http_library_versions", dict, "", "installed versions of uvicorn, aiohttp, httptools, h11"),
 )
 CELL_PREFIXES: tuple[Key, ...] = (
     _k("config_", (str, int, float, bool, type(None)), "", "a library setting the model's variant changed"),

@@ -58,6 +58,8 @@ APIs and why:
   shared with threads and gevent (``shared/queue_ping_pong.py``).
   ``LightQueue`` differs only by not counting ``task_done``; ``Event`` is
   one-shot (it must be replaced for every hand-off).
+- http_server (``workloads.models.http_eventlet``): ``eventlet.wsgi.server`` with a plain WSGI app
+  (``log_output=False``, ``debug=False``), or the same parser (httptools) over the echo server's accept loop.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ import eventlet.patcher
 import eventlet.queue
 import greenlet
 
+from workloads.models.http_eventlet import http_server as http_server
 from workloads.models.shared import queue_ping_pong
 from workloads.models.shared.blocking_client import echo_round_trips
 from workloads.runtime.server_control import ServerControl

@@ -78,6 +78,8 @@ APIs and why:
   ``task_done`` counting) and ``gevent.queue.Channel`` (a rendezvous, like
   trio's zero-capacity channel) measured within the noise of it (figures in
   MEASUREMENTS.md).
+- http_server (``workloads.models.http_gevent``): ``gevent.pywsgi.WSGIServer`` with a plain WSGI
+  app (``log=None``), or the same parser (httptools) in a ``StreamServer`` handler, as the echo server.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ import gevent.socket
 import greenlet
 from gevent import monkey
 
+from workloads.models.http_gevent import http_server as http_server
 from workloads.models.shared import queue_ping_pong
 from workloads.models.shared.blocking_client import echo_round_trips
 from workloads.runtime.server_control import ServerControl

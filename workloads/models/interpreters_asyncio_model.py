@@ -28,6 +28,7 @@ APIs and why:
   ``interpreters.Queue``; registry: cannot).
 - Echo server and client: not written in this round (a listening socket cannot be handed to a
   subinterpreter as an object; each would bind its own ``SO_REUSEPORT`` socket).
+- HTTP server (``http_server``): not written in this round either (registry: cannot).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from workloads.runtime.cores import given_cores
 from workloads.runtime.errors import ModelUnavailable
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
+from workloads.specs.http_data import HttpApp
 
 LEFTOVERS_UNOBSERVABLE = (
     "each slice runs asyncio.run inside a subinterpreter, which cancels what is left and closes its loop "
@@ -160,4 +162,8 @@ def tcp_echo_server(variant: str, control: ServerControl) -> None:
 def tcp_client(
     variant: str, port: int, connections: int, message_size: int, round_trips: int, window: Window
 ) -> list[int]:
+    raise NotImplementedError(NOT_WRITTEN)
+
+
+def http_server(variant: str, control: ServerControl, app: HttpApp) -> None:
     raise NotImplementedError(NOT_WRITTEN)

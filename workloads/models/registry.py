@@ -144,6 +144,11 @@ EAGER_NEEDS = {"eager": ((3, 12), "asyncio.eager_task_factory is new in 3.12")}
 NO_ECHO_YET = "its echo server and client are not written yet"
 NO_HANDOFF_YET = "a hand-off between two subinterpreters (interpreters.Queue) is not written yet"
 EAGER_WORKLOADS = {"sleep_fanout": EAGER, "timeout_cancel": EAGER, "cpu_mixed": EAGER}
+SAME_PARSER = "httptools"
+"""The same-parser HTTP tier (``workloads.specs.http_server.SAME_PARSER``): httptools over the model's own sockets."""
+ASYNCIO_HTTP = ("uvicorn", "aiohttp", SAME_PARSER)
+"""uvicorn with a bare ASGI app (the server FastAPI runs on, the more used), aiohttp.web, the same parser."""
+NO_MULTICORE_HTTP_YET = "its multi-core HTTP server is not written yet"
 
 MODELS: dict[str, Model] = {
     m.name: m
@@ -153,6 +158,7 @@ MODELS: dict[str, Model] = {
             "greenlet",
             ("greenlet",),
             "raw greenlets on a small selectors hub",
+            variants={"http_server": (SAME_PARSER,)},
             reference=True,
             package=True,
         ),
@@ -162,7 +168,10 @@ MODELS: dict[str, Model] = {
             ("gevent", "greenlet"),
             "gevent, monkey-patched stdlib",
             variants={
-                w: GEVENT_CONFIGS for w in ("sleep_fanout", "timeout_cancel", "cpu_mixed", "tcp_client", "tcp_echo")
+                **{
+                    w: GEVENT_CONFIGS for w in ("sleep_fanout", "timeout_cancel", "cpu_mixed", "tcp_client", "tcp_echo")
+                },
+                "http_server": ("pywsgi", SAME_PARSER),
             },
             variant_env={"tuned": {"GEVENT_TRACK_GREENLET_TREE": "0"}},
             variant_profiles={
@@ -171,14 +180,30 @@ MODELS: dict[str, Model] = {
                 ("timeout_cancel", "tuned"): DEFAULT_AND_FULL,
             },
         ),
-        Model("eventlet", "greenlet", ("eventlet", "greenlet"), "eventlet, monkey-patched stdlib"),
-        Model("tornado", "event_loop", ("tornado",), "tornado native coroutines"),
+        Model(
+            "eventlet",
+            "greenlet",
+            ("eventlet", "greenlet"),
+            "eventlet, monkey-patched stdlib",
+            variants={"http_server": ("wsgi", SAME_PARSER)},
+        ),
+        Model(
+            "tornado",
+            "event_loop",
+            ("tornado",),
+            "tornado native coroutines",
+            variants={"http_server": ("httpserver", SAME_PARSER)},
+        ),
         Model(
             "twisted",
             "event_loop",
             ("twisted",),
             "twisted Deferreds on the default reactor",
-            variants={**{w: TWISTED_TASKS for w in ("sleep_fanout", "timeout_cancel", "cpu_mixed")}, **TWISTED_HANDOFF},
+            variants={
+                **{w: TWISTED_TASKS for w in ("sleep_fanout", "timeout_cancel", "cpu_mixed")},
+                **TWISTED_HANDOFF,
+                "http_server": ("web", SAME_PARSER),
+            },
             variant_profiles={"chains": FULL_ONLY, ("sleep_fanout", "chains"): DEFAULT_AND_FULL},
             unranked_variants={("ping_pong", "callbacks"): SYNCHRONOUS_HANDOFF},
         ),
@@ -187,7 +212,7 @@ MODELS: dict[str, Model] = {
             "event_loop",
             (),
             "asyncio on the default event loop",
-            {"tcp_echo": ASYNCIO_ECHO + ASYNCIO_COLD_ECHO, **EAGER_WORKLOADS},
+            {"tcp_echo": ASYNCIO_ECHO + ASYNCIO_COLD_ECHO, **EAGER_WORKLOADS, "http_server": ASYNCIO_HTTP},
             variant_env=dict.fromkeys(ASYNCIO_COLD_ECHO, COLD_ALLOCATOR),
             variant_profiles={
                 **ASYNCIO_ECHO_PROFILES,
@@ -205,6 +230,7 @@ MODELS: dict[str, Model] = {
             "processes",
             (),
             "one asyncio process per core",
+            cannot=(("http_server", NO_MULTICORE_HTTP_YET),),
             package=True,
             one_process_per_core=True,
         ),
@@ -213,15 +239,22 @@ MODELS: dict[str, Model] = {
             "threads",
             (),
             "one OS thread per task",
-            {"ping_pong": ("queue", "simple_queue")},
+            {"ping_pong": ("queue", "simple_queue"), "http_server": ("threadinghttpserver", SAME_PARSER)},
             variant_profiles={"simple_queue": ("full",)},
         ),
-        Model("trio", "event_loop", ("trio",), "trio nurseries and streams"),
+        Model(
+            "trio",
+            "event_loop",
+            ("trio",),
+            "trio nurseries and streams",
+            variants={"http_server": ("h11", SAME_PARSER)},
+        ),
         Model(
             "generators",
             "event_loop",
             (),
             "plain generator coroutines on a scheduler of our own",
+            variants={"http_server": (SAME_PARSER,)},
             reference=True,
             package=True,
         ),
@@ -230,7 +263,7 @@ MODELS: dict[str, Model] = {
             "event_loop",
             ("uvloop",),
             "asyncio code on uvloop's libuv loop",
-            {"tcp_echo": ASYNCIO_ECHO, **EAGER_WORKLOADS},
+            {"tcp_echo": ASYNCIO_ECHO, **EAGER_WORKLOADS, "http_server": ASYNCIO_HTTP},
             variant_profiles={**ASYNCIO_ECHO_PROFILES, **EAGER_PROFILES},
             variant_params=ASYNCIO_ECHO_PARAMS,
             variant_needs_python=EAGER_NEEDS,
@@ -240,14 +273,19 @@ MODELS: dict[str, Model] = {
             "threads",
             (),
             "one asyncio loop per core, each in a thread of one process",
-            cannot=(("tcp_echo", NO_ECHO_YET), ("tcp_client", NO_ECHO_YET)),
+            cannot=(("tcp_echo", NO_ECHO_YET), ("tcp_client", NO_ECHO_YET), ("http_server", NO_MULTICORE_HTTP_YET)),
         ),
         Model(
             "interpreters_asyncio",
             "processes",
             (),
             "one asyncio loop per subinterpreter, each with its own GIL (PEP 684/734)",
-            cannot=(("tcp_echo", NO_ECHO_YET), ("tcp_client", NO_ECHO_YET), ("ping_pong", NO_HANDOFF_YET)),
+            cannot=(
+                ("tcp_echo", NO_ECHO_YET),
+                ("tcp_client", NO_ECHO_YET),
+                ("ping_pong", NO_HANDOFF_YET),
+                ("http_server", NO_MULTICORE_HTTP_YET),
+            ),
             needs_python=((3, 12), "subinterpreters with their own GIL: PEP 684, 3.12; the PEP 734 API"),
         ),
     )

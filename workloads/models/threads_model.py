@@ -55,6 +55,9 @@ APIs and why:
 ``threading.stack_size`` is left at the default: smaller stacks measured within
 the noise of the default 8 MiB (stacks are reserved, not touched; MEASUREMENTS.md),
 so shrinking them would add a recursion risk for no measurable gain.
+
+HTTP (``http_server``, ``workloads.models.http_threads``): the stdlib's ``http.server.ThreadingHTTPServer``
+(HTTP/1.1 keep-alive, no access log), or the same parser (httptools) on the echo server's thread per connection.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ import socket
 import threading
 import time
 
+from workloads.models.http_threads import http_server as http_server
 from workloads.models.shared import queue_ping_pong
 from workloads.models.shared.blocking_client import echo_round_trips
 from workloads.runtime.server_control import ServerControl

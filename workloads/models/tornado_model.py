@@ -22,6 +22,9 @@ measured the same inside the window and adds a callback hop per call.)
   control (the next read waits until the echo reached the kernel). Sockets
   come from ``tornado.netutil.bind_sockets`` + ``add_sockets`` so the port is
   known; ``stop_fd`` is watched with ``IOLoop.add_handler``.
+- ``http_server``: ``tornado.httpserver.HTTPServer`` over a one-handler ``tornado.web.Application``
+  (default), or the same parser on a ``TCPServer`` like the echo server's, on this runner (see
+  ``workloads.models.http_tornado``).
 - ``tcp_client``: ``tornado.tcpclient.TCPClient.connect`` per connection (its
   resolver hops to the executor even for a literal IP, which costs more than
   ``IOStream.connect`` on a raw socket, paid once per connection); each round
@@ -75,6 +78,7 @@ from tornado.queues import Queue
 from tornado.tcpclient import TCPClient
 from tornado.tcpserver import TCPServer
 
+from workloads.models.http_tornado import http_server_on
 from workloads.models.shared.asyncio_code import loop_leftovers
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
@@ -88,6 +92,7 @@ READ_CHUNK = 64 * 1024
 """The echo handler's buffer: the most one ``read_into(partial=True)`` returns (tornado's read chunk size)."""
 
 _runner = asyncio.Runner()
+http_server = http_server_on(_runner)
 
 
 def leftovers() -> dict[str, int]:

@@ -15,6 +15,9 @@ Hand-off (``ping_pong``): two tasks in a nursery over a pair of
 Capacity 0 makes each channel a rendezvous: ``send`` to a waiting receiver
 reschedules it with the token (``send_nowait``) and then passes a checkpoint,
 so each hand-off is one trip through trio's run loop.
+
+HTTP (``http_server``, ``workloads.models.http_trio``): h11 (trio's usual HTTP/1.1 pairing) or the
+same parser (httptools) over the echo server's listeners and ``SocketStream``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from time import perf_counter
 
 import trio
 
+from workloads.models.http_trio import http_server as http_server
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.cpu_work import burn

@@ -49,6 +49,9 @@ is measured apart (see ``workloads/models/MEASUREMENTS.md``). Both gather with
   once). ``stop_fd`` is watched with ``reactor.addReader`` (an
   ``IReadDescriptor``); then the port stops listening and every connection is
   aborted.
+- ``http_server``: ``twisted.web.server.Site`` over one leaf ``Resource`` (default), or the same
+  parser in a ``Protocol``, on ``listenTCP`` like the echo server, through this module's reactor
+  thread and stop reader (see ``workloads.models.http_twisted``).
 - ``tcp_client``: per connection a ``Protocol`` that counts the bytes of the
   echo and sends the next message when the whole echo has arrived, connected
   with ``reactor.connectTCP`` and a per-connection ``ClientFactory`` (not
@@ -95,6 +98,7 @@ from twisted.internet.threads import blockingCallFromThread
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from workloads.models.http_twisted import http_server_in
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.cpu_work import burn
@@ -280,6 +284,9 @@ def tcp_echo_server(variant: str, control: ServerControl) -> None:
     server = _run_in_reactor(_start_echo_server, control.stop_fd)
     control.listening(server.port)
     _run_in_reactor(server.serve_until_stopped)
+
+
+http_server = http_server_in(_run_in_reactor, _Readable)
 
 
 # -- tcp_client ---------------------------------------------------------------

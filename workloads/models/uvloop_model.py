@@ -7,6 +7,8 @@ the event-loop policy are deprecated). Each request runs a coroutine from
 ``workloads.models.shared.asyncio_code`` on it (see there for the APIs used). The ``eager``
 variant sets ``asyncio.eager_task_factory`` through a wrapper that drops the ``eager_start=``
 argument uvloop passes to task factories on 3.13+ (3.13's factory rejects it).
+``http_server`` (uvicorn, aiohttp, the same parser) runs ``workloads.models.shared.asyncio_http``
+on the same runner, so uvicorn and aiohttp serve on uvloop's loop.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import asyncio
 import uvloop
 
 from workloads.models.shared.asyncio_code import RunnerModel, eager_factory_for_uvloop
+from workloads.models.shared.asyncio_http import http_server_on
 
-_model = RunnerModel(asyncio.Runner(loop_factory=uvloop.new_event_loop), eager_factory=eager_factory_for_uvloop)
+_runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+_model = RunnerModel(_runner, eager_factory=eager_factory_for_uvloop)
 
 sleep_fanout = _model.sleep_fanout
 tcp_echo_server = _model.tcp_echo_server
@@ -26,3 +30,4 @@ timeout_cancel = _model.timeout_cancel
 cpu_mixed = _model.cpu_mixed
 ping_pong = _model.ping_pong
 leftovers = _model.leftovers
+http_server = http_server_on(_runner)

@@ -46,6 +46,7 @@ import importlib
 import importlib.metadata
 import platform
 import sysconfig
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any, cast
 
@@ -57,6 +58,7 @@ from workloads.runtime.protocol import read_frame, write_frame
 from workloads.runtime.serve import raise_open_files_limit, serve_requests
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
+from workloads.specs.http_data import HttpApp
 
 _frozen_objects: int = 0
 """Objects ``gc.freeze`` moved to the permanent generation (``frozen`` regime), once per worker."""
@@ -181,13 +183,29 @@ def load_model(model_name: str) -> tuple[ModuleType | None, dict[str, str]]:
 def serve_echo(
     model_name: str, model: ModelInterface, request: dict[str, Any], request_fd: int, reply_fd: int
 ) -> dict[str, Any]:
-    """Run the model's echo server until the harness sends ``stop`` on the request pipe.
+    """Run the model's echo server (``tcp_echo_server``) until the harness sends ``stop``."""
+    variant = checked_variant(model_name, "tcp_echo", request)
+    return serve_until_stopped(model, lambda control: model.tcp_echo_server(variant, control), request_fd, reply_fd)
+
+
+def serve_http(
+    model_name: str, model: ModelInterface, request: dict[str, Any], request_fd: int, reply_fd: int
+) -> dict[str, Any]:
+    """Run the model's HTTP server (``http_server``) for the request's body size and IO time until ``stop``."""
+    variant = checked_variant(model_name, "http_server", request)
+    app = HttpApp.of(int(request["body_size"]), float(request["io_ms"]))
+    return serve_until_stopped(model, lambda control: model.http_server(variant, control, app), request_fd, reply_fd)
+
+
+def serve_until_stopped(
+    model: ModelInterface, serve: Callable[[ServerControl], None], request_fd: int, reply_fd: int
+) -> dict[str, Any]:
+    """Run one of the model's servers until the harness sends ``stop`` on the request pipe.
 
     The model announces its port (sent at once as a ``listening`` frame), then
     waits for the request pipe to become readable with its own primitive; the
     ``stop`` frame itself is read here, after the model has closed its sockets.
     """
-    variant = checked_variant(model_name, "tcp_echo", request)
     regime = collector.regime()
     frozen = collector.freeze_heap() if regime == collector.FROZEN else 0
 
@@ -204,12 +222,12 @@ def serve_echo(
 
     control = ServerControl(request_fd, announce)
     with collector.logged(regime != collector.OFF):
-        model.tcp_echo_server(variant, control)
+        serve(control)
     if control.port is None:
-        raise RuntimeError("the echo server returned without ever listening")
+        raise RuntimeError("the server returned without ever listening")
     stop = read_frame(request_fd)
     if stop.get("op") != "stop":
-        raise RuntimeError(f"the echo server returned before it was asked to stop (next request: {stop})")
+        raise RuntimeError(f"the server returned before it was asked to stop (next request: {stop})")
     return {"event": "stopped"}
 
 
@@ -222,7 +240,9 @@ def main(model_name: str, request_fd: int, reply_fd: int) -> int:
         def refuse(request: dict[str, Any]) -> dict[str, Any]:
             raise RuntimeError(f"model {model_name} cannot run in this interpreter: {cannot['cannot']}")
 
-        return serve_requests(request_fd, reply_fd, {"run": refuse, "serve_echo": refuse}, hello=cannot)
+        return serve_requests(
+            request_fd, reply_fd, {"run": refuse, "serve_echo": refuse, "serve_http": refuse}, hello=cannot
+        )
     model = cast(ModelInterface, module)
     return serve_requests(
         request_fd,
@@ -230,6 +250,7 @@ def main(model_name: str, request_fd: int, reply_fd: int) -> int:
         {
             "run": lambda request: run_round(model_name, model, request),
             "serve_echo": lambda request: serve_echo(model_name, model, request, request_fd, reply_fd),
+            "serve_http": lambda request: serve_http(model_name, model, request, request_fd, reply_fd),
         },
         hello={
             **interpreter_metrics(),

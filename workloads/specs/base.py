@@ -75,6 +75,11 @@ class Workload(ABC, Generic[P]):
         ``--gc`` does not say: CPython's automatic collection only, unless the workload's figures hang on it."""
         return ("auto",)
 
+    def measures_variant(self, profile: str, params: P, *, default: bool) -> bool:
+        """Whether a model's variant (``default``: its first) is measured at ``params`` in ``profile``: every
+        variant everywhere, unless a workload keeps its second variants to fewer points outside ``full``."""
+        return True
+
     def run_round(self, model: Any, variant: str, params: P) -> dict[str, Any]:
         """Run one checked round in the worker: ``{"quanta": ..., "metrics": {...}}`` or ``WrongResult``."""
         raise NotImplementedError(f"{self.name} rounds are not run inside the model's worker")

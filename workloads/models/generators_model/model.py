@@ -23,6 +23,9 @@ Going through the scheduler instead would add a ready-queue trip per hand-off fo
 has no channel primitive; the greenlet model's ``switch`` is the counterpart. Pong is created and
 primed inside the window and closed after it.
 
+HTTP (``http_server``, ``workloads.models.generators_model.http``): the same parser (httptools) over the
+echo server's sockets, ``Sleep(io_s)`` before each answer.
+
 One scheduler for the worker's life, created at import (a selector, a deque and a heap: cheap), outside
 every timed window; each request is one ``scheduler.run(main_generator)``.
 """
@@ -34,6 +37,7 @@ import zlib
 from time import perf_counter
 
 from workloads.models.generators_model import scheduler as gs
+from workloads.models.generators_model.http import http_server as http_server
 from workloads.models.generators_model.scheduler import Coroutine, Join, ReadWait, Sleep, Spawn
 from workloads.models.shared.listeners import nonblocking_listener
 from workloads.runtime.server_control import ServerControl

@@ -21,6 +21,9 @@ value the other side switches back with. No hub is involved: ``switch`` is green
 C-level stack switch per hand-off, and what every hub's wake-up is built on. When ping returns, the
 window closes and pong, parked in its last ``switch``, is ended with ``throw()`` (``GreenletExit``).
 
+HTTP (``http_server``, ``workloads.models.greenlet_model.http``): the same parser (httptools) over the
+echo server's green sockets, ``hub.sleep(io_s)`` before each answer.
+
 The hub is created at import (cheap: one selector and one greenlet) and reused for every round,
 outside every timed window; the worker's main greenlet simply blocks on it.
 """
@@ -34,6 +37,7 @@ from time import perf_counter
 from greenlet import greenlet
 
 from workloads.models.greenlet_model import hub
+from workloads.models.greenlet_model.http import http_server as http_server
 from workloads.models.shared.listeners import nonblocking_listener
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
