@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from benchmarks.harness.cells import Cell
-from benchmarks.harness.echo_harness import http_generator, http_server, pin_pair, usable_cores
+from benchmarks.harness.echo_harness import http_generator, http_server, pin_pair, server_round
 from benchmarks.harness.measure import Round, measure, server_interpreter_info
-from benchmarks.harness.process_stats import group_cpu_seconds, group_rss_bytes
+from benchmarks.harness.process_stats import group_rss_bytes
 from benchmarks.harness.virtual_clock import VirtualClock
 from benchmarks.harness.worker_client import WorkerClient, WorkloadFailed
 from workloads.specs.http_server import WORKLOAD, tier
@@ -48,26 +48,13 @@ def test_http_server(benchmark: Any, virtual_clock: VirtualClock, worker: Worker
         placement = pin_pair(worker, generator)
         with http_server(worker, cell.variant, size, io_ms) as port:
             generator.call({"op": "connect", "port": port, "connections": connections, "body_size": size}, 60, context)
-            setup = worker.listening.get("setup", {})
-            server_cores = usable_cores(placement.under_test_cores, setup)
+            request = {"op": "round", "requests": requests}
 
             def one_round() -> Round:
-                cpu_before = group_cpu_seconds(worker.pid)
-                reply = generator.call({"op": "round", "requests": requests}, cell.timeout_s, context)
-                server_cpu = group_cpu_seconds(worker.pid) - cpu_before
-                if reply["metrics"]["messages"] != requests:
-                    raise WorkloadFailed(f"{context}: {reply['metrics']['messages']} responses for {requests} requests")
-                return Round(
-                    reply["quanta"],
-                    {
-                        **reply["metrics"],  # requests completed ("messages"), latencies, generator CPU and waiting
-                        "server_cpu_s": server_cpu,
-                        "server_cores": server_cores,
-                        "generator_cores": placement.peer_cores,
-                        "allocator_state": worker.listening.get("allocator_state"),
-                        **setup,
-                    },
-                )
+                measured = server_round(worker, generator, request, placement, cell.timeout_s, context)
+                if measured.metrics["messages"] != requests:
+                    raise WorkloadFailed(f"{context}: {measured.metrics['messages']} responses for {requests} requests")
+                return measured
 
             rounds = measure(benchmark, virtual_clock, cell, one_round)
             peak_rss = group_rss_bytes(worker.pid, "VmHWM")

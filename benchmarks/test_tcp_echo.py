@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from benchmarks.harness.cells import Cell
-from benchmarks.harness.echo_harness import echo_server, load_generator, pin_pair, usable_cores
+from benchmarks.harness.echo_harness import echo_server, load_generator, pin_pair, server_round
 from benchmarks.harness.measure import Round, measure, server_interpreter_info
-from benchmarks.harness.process_stats import group_cpu_seconds, group_rss_bytes
+from benchmarks.harness.process_stats import group_rss_bytes
 from benchmarks.harness.virtual_clock import VirtualClock
 from benchmarks.harness.worker_client import WorkerClient
 from workloads.specs.tcp_echo import WORKLOAD
@@ -35,24 +35,10 @@ def test_tcp_echo(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerCli
                 {"op": "connect", "port": port, "connections": connections, "message_size": size}, 60, context
             )
 
-            setup = worker.listening.get("setup", {})  # the hybrid's processes and pool start-up
-            server_cores = usable_cores(placement.under_test_cores, setup)
+            request = {"op": "round", "messages": messages}
 
             def one_round() -> Round:
-                cpu_before = group_cpu_seconds(worker.pid)
-                reply = generator.call({"op": "round", "messages": messages}, cell.timeout_s, context)
-                server_cpu = group_cpu_seconds(worker.pid) - cpu_before
-                return Round(
-                    reply["quanta"],
-                    {
-                        **reply["metrics"],  # latencies, generator_cpu_s (working), generator_wait_s, generator_impl
-                        "server_cpu_s": server_cpu,
-                        "server_cores": server_cores,
-                        "generator_cores": placement.peer_cores,
-                        "allocator_state": worker.listening.get("allocator_state"),
-                        **setup,
-                    },
-                )
+                return server_round(worker, generator, request, placement, cell.timeout_s, context)
 
             rounds = measure(benchmark, virtual_clock, cell, one_round)
             rss_after = group_rss_bytes(worker.pid)

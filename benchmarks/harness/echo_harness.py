@@ -17,8 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.harness.process_stats import pin_group, split_cores
+from benchmarks.harness.process_stats import group_cpu_seconds, pin_group, split_cores
 from benchmarks.harness.worker_client import WorkerClient, failure_from_reply
+from workloads.specs.base import Round
 
 SERVER_START_TIMEOUT_S = 30.0
 SERVER_STOP_TIMEOUT_S = 30.0
@@ -97,6 +98,33 @@ def usable_cores(given: int, setup: dict[str, Any]) -> int:
     hybrid reports its ``processes``.
     """
     return max(1, min(given, int(setup.get("processes", 1))))
+
+
+def server_round(
+    worker: WorkerClient,
+    generator: WorkerClient,
+    request: dict[str, Any],
+    placement: Placement,
+    timeout_s: float,
+    context: str,
+) -> Round:
+    """One closed-loop round against the model's server: the generator's reply, the server's CPU over it,
+    the cores each side had and the server's one-off set-up."""
+    setup = worker.listening.get("setup", {})  # the hybrid's processes and pool start-up
+    cpu_before = group_cpu_seconds(worker.pid)
+    reply = generator.call(request, timeout_s, context)
+    server_cpu = group_cpu_seconds(worker.pid) - cpu_before
+    return Round(
+        reply["quanta"],
+        {
+            **reply["metrics"],  # exchanges ("messages"), latencies, generator_cpu_s (working), generator_wait_s, impl
+            "server_cpu_s": server_cpu,
+            "server_cores": usable_cores(placement.under_test_cores, setup),
+            "generator_cores": placement.peer_cores,
+            "allocator_state": worker.listening.get("allocator_state"),
+            **setup,
+        },
+    )
 
 
 def pin_pair(under_test: WorkerClient, peer: WorkerClient) -> Placement:

@@ -37,7 +37,6 @@ stop pipe with ``eventlet.hubs.trampoline(fd, read=True)``, the hub's own readin
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import eventlet  # no type stubs: eventlet's names are Any to mypy
@@ -46,36 +45,15 @@ import eventlet.hubs
 import eventlet.wsgi
 from greenlet import GreenletExit
 
-from workloads.models.shared.http_parsing import ParseError, RequestParser
+from workloads.models.shared.http_blocking import serve_same_parser, wsgi_app
 from workloads.runtime.server_control import ServerControl
 from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG
-from workloads.specs.http_data import CONTENT_TYPE, HttpApp
+from workloads.specs.http_data import HttpApp
 from workloads.specs.http_server import SAME_PARSER
 
 HTTP_VARIANTS: tuple[str, ...] = ("wsgi", SAME_PARSER)
-RECV_BYTES = 64 * 1024
-"""Most bytes one recv asks for (the echo handler's size, for its reason)."""
 STOP_GRACE_S = 1.0
 """How long stopping waits for the wsgi server's busy connections to finish their request before killing them."""
-
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-
-
-def _wsgi_app(app: HttpApp) -> WsgiApp:
-    """A plain WSGI app: ``eventlet.sleep(io_s)`` (only when ``io_s > 0``), then 200 with the body."""
-    body = app.body
-    io_s = app.io_s
-    status = "200 OK"
-    headers = [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))]
-
-    def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if io_s > 0:
-            eventlet.sleep(io_s)
-        start_response(status, headers)  # eventlet copies it (capitalising the names)
-        return [body]
-
-    return application
 
 
 def _wait_quietly(server: Any) -> None:
@@ -89,7 +67,7 @@ def _serve_wsgi(listener: socket.socket, app: HttpApp, control: ServerControl) -
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as gunicorn's; accepted sockets inherit it
     pool = eventlet.GreenPool(eventlet.wsgi.DEFAULT_MAX_SIMULTANEOUS_REQUESTS)  # the server's own default pool
     server = eventlet.spawn(
-        eventlet.wsgi.server, listener, _wsgi_app(app), log_output=False, debug=False, custom_pool=pool
+        eventlet.wsgi.server, listener, wsgi_app(app, eventlet.sleep), log_output=False, debug=False, custom_pool=pool
     )
     try:
         control.listening(listener.getsockname()[1])
@@ -106,19 +84,8 @@ def _serve_wsgi(listener: socket.socket, app: HttpApp, control: ServerControl) -
 
 
 def _same_parser_connection(conn: socket.socket, app: HttpApp, handlers: dict[socket.socket, Any]) -> None:
-    recv, sendall = conn.recv, conn.sendall
-    response = app.response
-    io_s = app.io_s
-    parser = RequestParser()
     try:
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        while data := recv(RECV_BYTES):
-            for _ in range(parser.feed(data)):
-                if io_s > 0:
-                    eventlet.sleep(io_s)
-                sendall(response)
-    except (ParseError, OSError):  # garbage, or a reset / broken pipe: only this connection ends
-        pass
+        serve_same_parser(conn, app, eventlet.sleep)
     finally:
         handlers.pop(conn, None)
         conn.close()

@@ -27,8 +27,7 @@ variants are the other workloads'; an http_server worker runs gevent as installe
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
 
 import gevent
 import gevent.pool
@@ -36,53 +35,19 @@ import gevent.pywsgi
 import gevent.server
 import gevent.socket
 
-from workloads.models.shared.http_parsing import ParseError, RequestParser
+from workloads.models.shared.http_blocking import serve_same_parser, wsgi_app
 from workloads.runtime.server_control import ServerControl
 from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG
-from workloads.specs.http_data import CONTENT_TYPE, HttpApp
+from workloads.specs.http_data import HttpApp
 from workloads.specs.http_server import SAME_PARSER
 
 HTTP_VARIANTS: tuple[str, ...] = ("pywsgi", SAME_PARSER)
-RECV_BYTES = 64 * 1024
-"""Most bytes one recv asks for (the echo handler's size, for its reason)."""
-
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-
-
-def _wsgi_app(app: HttpApp) -> WsgiApp:
-    """A plain WSGI app: ``gevent.sleep(io_s)`` (only when ``io_s > 0``), then 200 with the body."""
-    body = app.body
-    io_s = app.io_s
-    status = "200 OK"
-    headers = [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))]
-
-    def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if io_s > 0:
-            gevent.sleep(io_s)
-        start_response(status, headers)  # pywsgi copies the headers into its own encoded list
-        return [body]
-
-    return application
 
 
 def _same_parser_handler(app: HttpApp) -> Callable[[socket.socket, object], None]:
-    response = app.response
-    io_s = app.io_s
-
     def handle(conn: socket.socket, _address: object) -> None:
-        """Answer each completed request in order; StreamServer closes ``conn`` when this returns."""
-        recv, sendall = conn.recv, conn.sendall
-        parser = RequestParser()
-        try:
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            while data := recv(RECV_BYTES):
-                for _ in range(parser.feed(data)):
-                    if io_s > 0:
-                        gevent.sleep(io_s)
-                    sendall(response)
-        except (ParseError, OSError):  # garbage, or a reset / broken pipe: only this connection ends
-            pass
+        """StreamServer closes ``conn`` when this returns."""
+        serve_same_parser(conn, app, gevent.sleep)
 
     return handle
 
@@ -92,7 +57,7 @@ def http_server(variant: str, control: ServerControl, app: HttpApp) -> None:
     if variant == "pywsgi":
         listener = socket.create_server((ECHO_HOST, 0), backlog=LISTEN_BACKLOG)  # patched: a gevent socket
         listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as gunicorn's; accepted sockets inherit it
-        server = gevent.pywsgi.WSGIServer(listener, _wsgi_app(app), spawn=gevent.pool.Pool(), log=None)
+        server = gevent.pywsgi.WSGIServer(listener, wsgi_app(app, gevent.sleep), spawn=gevent.pool.Pool(), log=None)
     elif variant == SAME_PARSER:
         server = gevent.server.StreamServer(
             (ECHO_HOST, 0), _same_parser_handler(app), backlog=LISTEN_BACKLOG, spawn=gevent.pool.Pool()

@@ -41,15 +41,13 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from workloads.models.shared.http_parsing import ParseError, RequestParser
+from workloads.models.shared.http_blocking import serve_same_parser
 from workloads.runtime.server_control import ServerControl
 from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG
 from workloads.specs.http_data import CONTENT_TYPE, HttpApp
 from workloads.specs.http_server import SAME_PARSER
 
 HTTP_VARIANTS: tuple[str, ...] = ("threadinghttpserver", SAME_PARSER)
-RECV_BYTES = 64 * 1024
-"""Most bytes one recv asks for (the echo handlers' size)."""
 STOP_JOIN_TIMEOUT_S = 5.0
 _ACCEPT_RETRY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
@@ -209,21 +207,8 @@ class _ThreadPerConnection:
 
 
 def _same_parser_connection(app: HttpApp) -> Callable[[socket.socket], None]:
-    response = app.response
-    io_s = app.io_s
-
     def serve(conn: socket.socket) -> None:
-        recv, sendall = conn.recv, conn.sendall
-        parser = RequestParser()
-        try:
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            while data := recv(RECV_BYTES):
-                for _ in range(parser.feed(data)):
-                    if io_s > 0:
-                        time.sleep(io_s)
-                    sendall(response)
-        except (ParseError, OSError):  # garbage; a reset, broken pipe, or woken by stop(): only this one ends
-            pass
+        serve_same_parser(conn, app, time.sleep)
 
     return serve
 

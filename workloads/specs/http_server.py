@@ -17,12 +17,11 @@ Two tiers of server, both what an expert would run:
 
 from __future__ import annotations
 
-import statistics
 from typing import Any, Protocol, TypedDict
 
 from workloads.runtime.server_control import ServerControl
 from workloads.specs.base import CELL_START_S, Round, Workload
-from workloads.specs.bottleneck import bottleneck_of, round_utilisations
+from workloads.specs.closed_loop import closed_loop_metrics
 from workloads.specs.http_data import HttpApp
 from workloads.specs.schema import PEAK_RSS, Chart, Metric, Plan, Schema
 
@@ -60,7 +59,7 @@ GRID: dict[str, tuple[tuple[int, int, int], ...]] = {
 """(connections, body size, io_ms) per profile, in report order (the last is the heaviest). The default
 profile keeps three of full's points; the other five (C=10 at io_ms=0, 16 KiB without IO, C=100 at 1 KiB
 with IO) and C=1000 are in ``full``."""
-REQUESTS = {"quick": 2000, "default": 5000, "full": 10_000}
+REQUESTS = {"quick": 2000, "default": 4000, "full": 10_000}
 """Requests per round: about 0.05-0.3 s at C=100 on a 2-core machine (7 k to 130 k requests/s)."""
 
 
@@ -68,9 +67,6 @@ def requests_per_round(profile: str, connections: int, io_ms: int) -> int:
     """Fewer at small C with an IO call, where C / io_ms caps the rate (10 k requests/s at C=10, 1 ms)."""
     requests = REQUESTS[profile]
     return requests // 2 if io_ms and connections < 100 else requests
-
-
-LATENCY_KEYS = ("p50", "p90", "p99", "p999")
 
 
 class HttpServer(Workload[Params]):
@@ -135,29 +131,7 @@ class HttpServer(Workload[Params]):
         return 2 * CELL_START_S + super().expected_cell_s(params, plan, profile)
 
     def summarize(self, rounds: list[Round], params: Params) -> dict[str, Any]:
-        durations = [r.seconds for r in rounds]
-        requests = [r.metrics["messages"] for r in rounds]
-        cpu = [r.metrics["server_cpu_s"] for r in rounds]
-        generator_cpu = [r.metrics["generator_cpu_s"] for r in rounds]
-        verdict = bottleneck_of(rounds, "server", "generator")
-        metrics: dict[str, Any] = {
-            "throughput_requests_per_s": statistics.median([n / d for n, d in zip(requests, durations, strict=True)]),
-            "server_cpu_s": statistics.median(cpu),
-            "server_cpu_per_request_s": statistics.median([c / n for c, n in zip(cpu, requests, strict=True)]),
-            "server_cpu_util": statistics.median(round_utilisations(rounds, "server")),
-            "generator_cpu_per_request_s": statistics.median(
-                [c / n for c, n in zip(generator_cpu, requests, strict=True)]
-            ),
-            "generator_cpu_util": statistics.median(round_utilisations(rounds, "generator")),
-            "generator_wait_share": statistics.median([r.metrics["generator_wait_s"] / r.seconds for r in rounds]),
-            **verdict,
-            "client_bound": verdict["bottleneck"] == "peer",
-            "latency_max_s": max(r.metrics["latency_max_s"] for r in rounds),
-        }
-        for name in LATENCY_KEYS:
-            key = f"latency_{name}_s"
-            metrics[key] = statistics.median([r.metrics[key] for r in rounds])
-        return metrics
+        return closed_loop_metrics(rounds, "request", "throughput_requests_per_s")
 
 
 WORKLOAD = HttpServer()

@@ -12,12 +12,11 @@ nothing was saturated (a stalled or latency-bound server).
 
 from __future__ import annotations
 
-import statistics
 from typing import Any, Protocol, TypedDict
 
 from workloads.runtime.server_control import ServerControl
 from workloads.specs.base import CELL_START_S, Round, Workload
-from workloads.specs.bottleneck import bottleneck_of, round_utilisations
+from workloads.specs.closed_loop import closed_loop_metrics
 from workloads.specs.schema import PEAK_RSS, RSS_PER_CONNECTION, Chart, Metric, Plan, Schema
 
 
@@ -39,7 +38,6 @@ GRID = {
 """(connections, message sizes) per profile; 100 KiB on loopback mostly measures memory bandwidth."""
 MESSAGES = {"quick": 4000, "default": 10_000, "full": 20_000}
 """Messages per round at C >= 10: about 0.1-0.2 s at the fastest server on a 2-core machine."""
-LATENCY_KEYS = ("p50", "p90", "p99", "p999")
 
 
 def messages_per_round(profile: str, connections: int) -> int:
@@ -120,29 +118,8 @@ class TcpEcho(Workload[Params]):
         return 2 * CELL_START_S + super().expected_cell_s(params, plan, profile)
 
     def summarize(self, rounds: list[Round], params: Params) -> dict[str, Any]:
-        durations = [r.seconds for r in rounds]
-        messages = [r.metrics["messages"] for r in rounds]
-        cpu = [r.metrics["server_cpu_s"] for r in rounds]
-        generator_cpu = [r.metrics["generator_cpu_s"] for r in rounds]
-        throughput = statistics.median([m / d for m, d in zip(messages, durations, strict=True)])
-        verdict = bottleneck_of(rounds, "server", "generator")
-        metrics: dict[str, Any] = {
-            "throughput_msgs_per_s": throughput,
-            "throughput_bytes_per_s": throughput * params["message_size"],
-            "server_cpu_s": statistics.median(cpu),
-            "server_cpu_per_msg_s": statistics.median([c / m for c, m in zip(cpu, messages, strict=True)]),
-            "server_cpu_util": statistics.median(round_utilisations(rounds, "server")),
-            "generator_cpu_per_msg_s": statistics.median([c / m for c, m in zip(generator_cpu, messages, strict=True)]),
-            "generator_cpu_util": statistics.median(round_utilisations(rounds, "generator")),
-            # the share of the round a spinning generator spent polling with nothing to read
-            "generator_wait_share": statistics.median([r.metrics["generator_wait_s"] / r.seconds for r in rounds]),
-            **verdict,
-            "client_bound": verdict["bottleneck"] == "peer",
-            "latency_max_s": max(r.metrics["latency_max_s"] for r in rounds),
-        }
-        for name in LATENCY_KEYS:
-            key = f"latency_{name}_s"
-            metrics[key] = statistics.median([r.metrics[key] for r in rounds])
+        metrics = closed_loop_metrics(rounds, "msg", "throughput_msgs_per_s")
+        metrics["throughput_bytes_per_s"] = metrics["throughput_msgs_per_s"] * params["message_size"]
         return metrics
 
 
