@@ -111,3 +111,26 @@ def test_a_run_saved_before_regimes_reads_as_auto_with_its_share_from_the_pauses
     share = collector.share(twisted)
     assert share is not None and abs(share - 0.70) < 1e-9
     assert collector.heavy(twisted) and collector.share_text(twisted) == "GC 70%"
+
+
+def test_a_heavy_model_is_placed_against_asyncio_under_every_regime(tmp_path: Path) -> None:
+    """The order of a model the collector weighs on, against asyncio, is said under each regime: changed or not."""
+    index = write_report([load_run(gc_run(tmp_path))], tmp_path / "report")
+    section = (index.parent / "summary.md").read_text(encoding="utf-8").partition("# The collector's share")[2]
+    assert "Where the collector weighs most, against asyncio" in section
+    assert (
+        "twisted behind asyncio under gc=auto, tied with asyncio under gc=frozen; the order depends on the collector"
+    ) in section
+
+
+def test_an_order_that_holds_under_every_regime_says_so(tmp_path: Path) -> None:
+    doc = json.loads(gc_run(tmp_path).read_text(encoding="utf-8"))
+    doc["benchmarks"][3] = fanout_bench("twisted", "frozen", 0.30, 0.60)  # still behind asyncio when frozen
+    path = tmp_path / "holds.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    index = write_report([load_run(path)], tmp_path / "report")
+    section = (index.parent / "summary.md").read_text(encoding="utf-8").partition("# The collector's share")[2]
+    assert (
+        "twisted behind asyncio under gc=auto, behind asyncio under gc=frozen; "
+        "the order does not depend on the collector"
+    ) in section

@@ -128,6 +128,44 @@ def _pair_changes(
     return out
 
 
+BASELINE = "asyncio"
+
+
+@dataclass(frozen=True)
+class BaselineOrder:
+    """A model whose round the collector weighs on (``heavy`` under the first regime), against the baseline."""
+
+    model: str
+    where: str
+    relation: tuple[tuple[str, str], ...]
+    """(regime, ``ahead of`` / ``behind`` / ``tied with``) in regime order."""
+
+    @property
+    def holds(self) -> bool:
+        return len({how for _, how in self.relation}) == 1
+
+
+def baseline_orders(regime_verdicts: dict[str, list[Verdict]], baseline: str = BASELINE) -> list[BaselineOrder]:
+    """For each heavy model of each same-work set, how it stands against ``baseline`` under every regime."""
+    out = []
+    for where, verdicts in regime_verdicts.items():
+        by_regime = {regime(v.cells[0].result): _default_cells(v) for v in verdicts}
+        names = sorted(by_regime, key=_regime_rank)
+        first = by_regime[names[0]]
+        for model in sorted(first):
+            if model == baseline or not heavy(first[model].result):
+                continue
+            if not all(model in by_regime[n] and baseline in by_regime[n] for n in names):
+                continue
+            relation = []
+            for name in names:
+                order = _order(by_regime[name][model], by_regime[name][baseline])
+                how = "tied with" if order is None else ("ahead of" if order[0] == model else "behind")
+                relation.append((name, how))
+            out.append(BaselineOrder(model, where, tuple(relation)))
+    return out
+
+
 def _order(a: Judged, b: Judged) -> tuple[str, str] | None:
     """(faster, slower) model when the two are separated, else None (a tie)."""
     if not separated(a, b):

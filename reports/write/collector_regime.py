@@ -57,6 +57,12 @@ def collector_blocks(run: Run, every_regime: Verdicts, charts: list[Figure]) -> 
             if changes
             else Paragraph("No order between two models (separated intervals) changes with the regime in this run."),
         ]
+    against = collector.baseline_orders(collector.regime_groups(every_regime.values()))
+    if len(regimes) > 1 and against:
+        blocks += [
+            Heading(2, f"Where the collector weighs most, against {collector.BASELINE}"),
+            Bullets(tuple(baseline_text(order) for order in against)),
+        ]
     others = [
         v for v in every_regime.values() if collector.regime(v.cells[0].result) != collector.main_regime(run.results)
     ]
@@ -68,6 +74,13 @@ def collector_blocks(run: Run, every_regime: Verdicts, charts: list[Figure]) -> 
             blocks.append(replace(section, title=f"{section.title}, gc={collector.regime(verdict.cells[0].result)}"))
     blocks += interpreter_shares(fan_out)
     return blocks
+
+
+def baseline_text(order: collector.BaselineOrder) -> str:
+    """``sleep_fanout[...]: twisted behind asyncio under gc=auto, behind asyncio under gc=frozen; the order ...``."""
+    stands = ", ".join(f"{how} {collector.BASELINE} under gc={name}" for name, how in order.relation)
+    verdict = "the order does not depend on the collector" if order.holds else "the order depends on the collector"
+    return f"{order.where}: {order.model} {stands}; {verdict}"
 
 
 def heaviest_cells(results: Sequence[Result], workload: str) -> list[Result]:
