@@ -7,17 +7,8 @@
  * Wire behaviour is the Python loop's, call for call. Every connection has at most one request in
  * flight (HTTP/1.1 keep-alive, no pipelining): it starts with one send() of the whole request; on
  * EPOLLIN it recv()s up to 64 KiB into a preallocated buffer and feeds those bytes to the
- * connection's response parser, which is incremental (a response may arrive in any number of
- * pieces, split anywhere, its head included):
- *   - the head (status line and headers, up to the blank line; at most HEAD_MAX bytes) is gathered
- *     in the connection's own buffer and checked once complete: the status line is "HTTP/1.1 200"
- *     (any reason phrase), there is exactly one Content-Length (name in any case, value with
- *     optional whitespace) equal to the expected body's length, no Transfer-Encoding, and no
- *     "Connection: close" (the server must keep the connection);
- *   - the body is compared with the expected bytes at its offset (memcmp) as it arrives;
- *   - a byte past the end of the response, or any byte while no request is in flight, is wrong:
- *     the server sent more than one response;
- *   - recv() returning 0 (the server closed the connection) is wrong wherever it happens.
+ * connection's response parser (_http_response.h: incremental, checks status, Content-Length, no
+ * chunked encoding, no Connection: close, every body byte, nothing past the response; a close is wrong).
  * A complete, checked response records its latency (the request's send to the response's last byte)
  * and, while requests of the round remain unstarted, starts the next request on that connection.
  * EPOLLOUT is watched only while part of a request is unsent. The epoll object and its registrations
@@ -49,64 +40,29 @@
 #include <time.h>
 
 #define RECV_BYTES (64 * 1024)
-#define HEAD_MAX 8192  /* the longest response head accepted, its final CRLFCRLF included */
-#define BAD_BYTES 200  /* the most bytes of a wrong response returned to Python */
-#define MAX_DIGITS 18  /* a longer Content-Length cannot be the body's length (and would overflow) */
 
-/* Why a response is wrong: the codes the Python loop reports too (http_generator.py, REASONS). */
-#define REASON_STATUS "status"                      /* data: the status line */
-#define REASON_HEADER "header"                      /* data: a header line without a colon */
-#define REASON_LENGTH "content-length"              /* data: the Content-Length value */
-#define REASON_LENGTH_TWICE "content-length twice"  /* data: the second Content-Length line */
-#define REASON_NO_LENGTH "no content-length"        /* data: the head */
-#define REASON_CHUNKED "transfer-encoding"          /* data: the Transfer-Encoding line */
-#define REASON_CLOSE "connection close"             /* data: the Connection line */
-#define REASON_HEAD_TOO_LONG "head too long"        /* data: the start of the head */
-#define REASON_BODY "body"                          /* data: the body from its first wrong byte */
-#define REASON_EXTRA "extra bytes"                  /* data: the bytes past the response */
-#define REASON_CLOSED "closed"                      /* data: empty */
+#include "_http_response.h"
 
 typedef struct {
     int fd;
-    Py_ssize_t sent;          /* bytes of the current request sent */
-    int wants_write;          /* EPOLLOUT is in the socket's interest */
-    int in_flight;            /* a request is started and its response not yet complete */
-    int in_body;              /* the response's head is complete and checked: what follows is body */
-    Py_ssize_t head_length;   /* bytes of the response head gathered in head */
-    Py_ssize_t body_received; /* bytes of the response body received and checked */
+    Py_ssize_t sent; /* bytes of the current request sent */
+    int wants_write; /* EPOLLOUT is in the socket's interest */
     double sent_at;
-    char head[HEAD_MAX];
+    http_response response;
 } connection;
 
-/* What the whole round shares: the bytes every connection sends and expects, and the first wrong response. */
+/* What the whole round shares: the bytes every connection sends, and what every response must be. */
 typedef struct {
     int epoll_fd;
     const char *request;
     Py_ssize_t request_size;
-    const char *body;
-    Py_ssize_t body_size;
-    const char *bad_reason; /* NULL while every response is right */
-    Py_ssize_t bad_offset;
-    const char *bad_data; /* points into a connection's head or the receive buffer, both alive until run returns */
-    Py_ssize_t bad_length;
+    response_check check;
 } round_state;
-
-/* What feeding bytes to a connection's parser came to. */
-enum { RESPONSE_PARTIAL, RESPONSE_COMPLETE, RESPONSE_WRONG };
 
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Record the first wrong response's reason and offending bytes (at most BAD_BYTES of them). */
-static int wrong(round_state *round, const char *reason, Py_ssize_t offset, const char *data, Py_ssize_t length) {
-    round->bad_reason = reason;
-    round->bad_offset = offset;
-    round->bad_data = data;
-    round->bad_length = length < BAD_BYTES ? length : BAD_BYTES;
-    return RESPONSE_WRONG;
 }
 
 /* -- sending ----------------------------------------------------------------------------------- */
@@ -138,10 +94,7 @@ static int send_rest(round_state *round, connection *conn) {
 }
 
 static int start_request(round_state *round, connection *conn, double now) {
-    conn->in_flight = 1;
-    conn->in_body = 0;
-    conn->head_length = 0;
-    conn->body_received = 0;
+    response_start(&conn->response);
     conn->sent_at = now;
     ssize_t n = send(conn->fd, round->request, (size_t)round->request_size, 0);
     if (n < 0) {
@@ -155,163 +108,6 @@ static int start_request(round_state *round, connection *conn, double now) {
         return update_write_interest(round, conn);
     }
     return 0;
-}
-
-/* -- the response head ------------------------------------------------------------------------- */
-
-static const char *find_crlf(const char *from, const char *end) {
-    return memmem(from, (size_t)(end - from), "\r\n", 2);
-}
-
-static int is_ows(char c) { return c == ' ' || c == '\t'; }
-
-static char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
-
-/* Does [name, name + length) equal want (lower case), in any case? ASCII only, as bytes.lower():
- * strncasecmp follows the locale, which Python sets from the environment. */
-static int name_is(const char *name, Py_ssize_t length, const char *want) {
-    if (length != (Py_ssize_t)strlen(want)) {
-        return 0;
-    }
-    for (Py_ssize_t i = 0; i < length; i++) {
-        if (ascii_lower(name[i]) != want[i]) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Is the value [value, end) a decimal number equal to expected? */
-static int length_matches(const char *value, const char *end, Py_ssize_t expected) {
-    if (value == end || end - value > MAX_DIGITS) {
-        return 0;
-    }
-    long long number = 0;
-    for (const char *p = value; p < end; p++) {
-        if (*p < '0' || *p > '9') {
-            return 0;
-        }
-        number = number * 10 + (*p - '0');
-    }
-    return number == (long long)expected;
-}
-
-/* Does the Connection value [value, end) (a comma-separated list of tokens) hold "close"? */
-static int asks_to_close(const char *value, const char *end) {
-    const char *token = value;
-    while (token <= end) {
-        const char *comma = memchr(token, ',', (size_t)(end - token));
-        const char *token_end = comma != NULL ? comma : end;
-        const char *first = token, *last = token_end;
-        while (first < last && is_ows(*first)) {
-            first++;
-        }
-        while (last > first && is_ows(last[-1])) {
-            last--;
-        }
-        if (name_is(first, last - first, "close")) {
-            return 1;
-        }
-        token = token_end + 1;
-    }
-    return 0;
-}
-
-/* Check the complete head [conn->head, + conn->head_length), which ends with CRLFCRLF, line by line. */
-static int check_head(round_state *round, connection *conn) {
-    const char *head = conn->head;
-    const char *end = head + conn->head_length - 2; /* the blank line's CRLF: every line before it ends in CRLF */
-    const char *line_end = find_crlf(head, end + 2);
-    Py_ssize_t status_length = line_end - head;
-    if (status_length < 12 || memcmp(head, "HTTP/1.1 200", 12) != 0 || (status_length > 12 && head[12] != ' ')) {
-        return wrong(round, REASON_STATUS, 0, head, status_length);
-    }
-    int lengths = 0;
-    for (const char *line = line_end + 2; line < end; line = line_end + 2) {
-        line_end = find_crlf(line, end + 2);
-        const char *colon = memchr(line, ':', (size_t)(line_end - line));
-        if (colon == NULL) {
-            return wrong(round, REASON_HEADER, 0, line, line_end - line);
-        }
-        const char *value = colon + 1, *value_end = line_end;
-        while (value < value_end && is_ows(*value)) {
-            value++;
-        }
-        while (value_end > value && is_ows(value_end[-1])) {
-            value_end--;
-        }
-        Py_ssize_t name_length = colon - line;
-        if (name_is(line, name_length, "content-length")) {
-            if (++lengths > 1) {
-                return wrong(round, REASON_LENGTH_TWICE, 0, line, line_end - line);
-            }
-            if (!length_matches(value, value_end, round->body_size)) {
-                return wrong(round, REASON_LENGTH, 0, value, value_end - value);
-            }
-        } else if (name_is(line, name_length, "transfer-encoding")) {
-            return wrong(round, REASON_CHUNKED, 0, line, line_end - line);
-        } else if (name_is(line, name_length, "connection") && asks_to_close(value, value_end)) {
-            return wrong(round, REASON_CLOSE, 0, line, line_end - line);
-        }
-    }
-    if (lengths == 0) {
-        return wrong(round, REASON_NO_LENGTH, 0, head, conn->head_length);
-    }
-    return RESPONSE_PARTIAL;
-}
-
-/* -- the response, incrementally ----------------------------------------------------------------- */
-
-/* Feed the n bytes at data, just received on conn, to its response. */
-static int receive(round_state *round, connection *conn, const char *data, Py_ssize_t n) {
-    if (!conn->in_flight) {
-        return wrong(round, REASON_EXTRA, 0, data, n);
-    }
-    Py_ssize_t used = 0; /* bytes of data taken by the response so far */
-    if (!conn->in_body) {
-        /* Gather the head; search for its end from the last 3 bytes already gathered, which the
-         * previous piece may have ended within. */
-        Py_ssize_t had = conn->head_length;
-        Py_ssize_t gathered = n < HEAD_MAX - had ? n : HEAD_MAX - had;
-        memcpy(conn->head + had, data, (size_t)gathered);
-        conn->head_length += gathered;
-        Py_ssize_t from = had > 3 ? had - 3 : 0;
-        const char *blank = memmem(conn->head + from, (size_t)(conn->head_length - from), "\r\n\r\n", 4);
-        if (blank == NULL) {
-            if (conn->head_length == HEAD_MAX) {
-                return wrong(round, REASON_HEAD_TOO_LONG, 0, conn->head, conn->head_length);
-            }
-            return RESPONSE_PARTIAL;
-        }
-        conn->head_length = blank + 4 - conn->head;
-        used = conn->head_length - had;
-        if (check_head(round, conn) == RESPONSE_WRONG) {
-            return RESPONSE_WRONG;
-        }
-        conn->in_body = 1;
-    }
-    Py_ssize_t take = n - used;
-    if (take > round->body_size - conn->body_received) {
-        take = round->body_size - conn->body_received;
-    }
-    const char *expected = round->body + conn->body_received;
-    if (memcmp(data + used, expected, (size_t)take) != 0) {
-        Py_ssize_t first = 0;
-        while (data[used + first] == expected[first]) {
-            first++;
-        }
-        return wrong(round, REASON_BODY, conn->body_received + first, data + used + first, take - first);
-    }
-    conn->body_received += take;
-    used += take;
-    if (conn->body_received < round->body_size) {
-        return RESPONSE_PARTIAL;
-    }
-    if (used < n) {
-        return wrong(round, REASON_EXTRA, 0, data + used, n - used);
-    }
-    conn->in_flight = 0;
-    return RESPONSE_COMPLETE;
 }
 
 /* -- the loop ------------------------------------------------------------------------------------ */
@@ -345,8 +141,7 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
         .epoll_fd = epoll_fd,
         .request = request.buf,
         .request_size = request.len,
-        .body = body.buf,
-        .body_size = body.len,
+        .check = {.body = body.buf, .body_size = body.len},
     };
 
     if (count == 0 || request.len == 0 || total < 0) {
@@ -437,11 +232,10 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
                     break;
                 }
                 int outcome;
-                if (n == 0) { /* reported with how far the response had come (-1: none was due) */
-                    Py_ssize_t received = conn->in_flight ? conn->head_length + conn->body_received : -1;
-                    outcome = wrong(&round, REASON_CLOSED, received, buffer, 0);
+                if (n == 0) {
+                    outcome = response_closed(&round.check, &conn->response, buffer);
                 } else {
-                    outcome = receive(&round, conn, buffer, n);
+                    outcome = response_feed(&round.check, &conn->response, buffer, n);
                 }
                 if (outcome == RESPONSE_WRONG) {
                     failed = 2; /* reported below with the GIL held */
@@ -474,7 +268,7 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
     }
     if (failed == 2) {
         bad = Py_BuildValue(
-            "(isny#)", bad_index, round.bad_reason, round.bad_offset, round.bad_data, round.bad_length
+            "(isny#)", bad_index, round.check.bad_reason, round.check.bad_offset, round.check.bad_data, round.check.bad_length
         );
         if (bad == NULL) {
             goto done;

@@ -118,9 +118,13 @@ def describe_bad(index: int, reason: str, offset: int, data: bytes, expected_bod
     return f"connection {index}: {what}"
 
 
-class _Connection:
+class HttpConnection:
+    """One keep-alive client connection: its socket, the request being sent, and its response's parser state.
+    Both loops of both HTTP generators (closed loop here, open loop in ``http_open_loop``) use it."""
+
     __slots__ = (
         "body_received",
+        "fd",
         "head",
         "in_body",
         "in_flight",
@@ -136,6 +140,7 @@ class _Connection:
     def __init__(self, index: int, sock: socket.socket) -> None:
         self.index = index
         self.sock = sock
+        self.fd = sock.fileno()
         self.recv = sock.recv
         self.send = sock.send
         self.sent = 0  # bytes of the current request sent
@@ -146,24 +151,52 @@ class _Connection:
         self.head = bytearray()  # the response head gathered so far
         self.body_received = 0  # bytes of the response body received and checked
 
+    def start_request(self, epoll: select.epoll, now: float) -> None:
+        """Send ``REQUEST``; its response is due (what it cannot send now leaves on EPOLLOUT)."""
+        self.in_flight = True
+        self.in_body = False
+        self.head.clear()
+        self.body_received = 0
+        self.sent_at = now
+        try:
+            self.sent = self.send(REQUEST)
+        except BlockingIOError:
+            self.sent = 0
+        if self.sent < len(REQUEST) or self.wants_write:
+            self.update_write_interest(epoll)
 
-class _Wrong(Exception):
+    def continue_send(self, epoll: select.epoll) -> None:
+        try:
+            self.sent += self.send(REQUEST[self.sent :])
+        except BlockingIOError:
+            pass
+        self.update_write_interest(epoll)
+
+    def update_write_interest(self, epoll: select.epoll) -> None:
+        """Watch for writability only while part of the request is still unsent."""
+        wants_write = self.sent < len(REQUEST)
+        if wants_write != self.wants_write:
+            self.wants_write = wants_write
+            epoll.modify(self.fd, select.EPOLLIN | (select.EPOLLOUT if wants_write else 0))
+
+
+class WrongResponse(Exception):
     """The Python loop's first wrong response: the C loop's ``bad`` tuple."""
 
-    def __init__(self, conn: _Connection, reason: str, offset: int, data: bytes | bytearray) -> None:
+    def __init__(self, conn: HttpConnection, reason: str, offset: int, data: bytes | bytearray) -> None:
         super().__init__(reason)
         self.bad = (conn.index, reason, offset, bytes(data[:BAD_BYTES]))
 
 
-def _wrong(conn: _Connection, reason: str, offset: int, data: bytes | bytearray) -> NoReturn:
-    raise _Wrong(conn, reason, offset, data)
+def wrong_response(conn: HttpConnection, reason: str, offset: int, data: bytes | bytearray) -> NoReturn:
+    raise WrongResponse(conn, reason, offset, data)
 
 
 class HttpGenerator:
     def __init__(self, impl: str | None = None, spin: bool | None = None) -> None:
         self.impl = impl or chosen_impl()
         self.spin = waiting.spins() if spin is None else spin
-        self._connections: dict[int, _Connection] = {}
+        self._connections: dict[int, HttpConnection] = {}
         self._epoll = select.epoll()
         self._body = b""
 
@@ -179,7 +212,7 @@ class HttpGenerator:
             sock = socket.create_connection((ECHO_HOST, port), timeout=10)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.setblocking(False)
-            self._connections[sock.fileno()] = _Connection(index, sock)
+            self._connections[sock.fileno()] = HttpConnection(index, sock)
             self._epoll.register(sock.fileno(), select.EPOLLIN)
         return {}
 
@@ -222,7 +255,7 @@ class HttpGenerator:
         """The fallback loop: the C loop's behaviour, in Python."""
         try:
             return self._run_python(requests)
-        except _Wrong as wrong:
+        except WrongResponse as wrong:
             index, reason, offset, data = wrong.bad
             raise WrongResult(describe_bad(index, reason, offset, data, self._body)) from None
 
@@ -233,7 +266,7 @@ class HttpGenerator:
         record = latencies.append
         perf_counter = time.perf_counter
         connections = self._connections
-        receive = self._receive
+        expected = self._body
         to_send = requests
         done = 0
         started = perf_counter()
@@ -241,7 +274,7 @@ class HttpGenerator:
             if to_send == 0:
                 break
             to_send -= 1
-            self._start_request(conn, perf_counter())
+            conn.start_request(self._epoll, perf_counter())
         poll = self._epoll.poll
         writable, readable = select.EPOLLOUT, select.EPOLLIN | select.EPOLLERR | select.EPOLLHUP
         idle_from = perf_counter()  # spinning: from the end of the last work to an empty poll's return is waiting
@@ -255,7 +288,7 @@ class HttpGenerator:
             for fd, events in ready:
                 conn = connections[fd]
                 if events & writable:
-                    self._continue_send(conn)
+                    conn.continue_send(self._epoll)
                 if events & readable:
                     # recv() of a 64 KiB buffer, as the C loop: here it measured faster than recv_into()
                     # into a preallocated one and a copy of what arrived.
@@ -265,106 +298,81 @@ class HttpGenerator:
                         continue
                     if not data:  # reported with how far the response had come (-1: none was due)
                         received = len(conn.head) + conn.body_received if conn.in_flight else -1
-                        _wrong(conn, CLOSED, received, data)
-                    if receive(conn, data):
+                        wrong_response(conn, CLOSED, received, data)
+                    if feed_response(conn, data, expected):
                         now = perf_counter()
                         record(now - conn.sent_at)
                         done += 1
                         if to_send:
                             to_send -= 1
-                            self._start_request(conn, now)
+                            conn.start_request(self._epoll, now)
             idle_from = perf_counter()
         return perf_counter() - started, latencies, waited
 
-    def _receive(self, conn: _Connection, data: bytes) -> bool:
-        """Feed ``data``, just received on ``conn``, to its response: True once it is complete and right."""
-        if not conn.in_flight:
-            _wrong(conn, EXTRA, 0, data)
-        used = 0  # bytes of data taken by the response so far
-        if not conn.in_body:
-            # Gather the head; search for its end from the last 3 bytes already gathered, which the
-            # previous piece may have ended within.
-            head = conn.head
-            had = len(head)
-            head += data[: HEAD_MAX - had]
-            blank = head.find(HEAD_END, max(0, had - 3))
-            if blank < 0:
-                if len(head) == HEAD_MAX:
-                    _wrong(conn, HEAD_TOO_LONG, 0, head)
-                return False
-            del head[blank + len(HEAD_END) :]
-            used = len(head) - had
-            self._check_head(conn)
-            conn.in_body = True
-        expected, received = self._body, conn.body_received
-        take = min(len(data) - used, len(expected) - received)
-        piece = data[used : used + take]  # data itself when the whole of it is body (no copy)
-        wanted = expected[received : received + take]
-        if piece != wanted:
-            first = next(k for k, (a, b) in enumerate(zip(piece, wanted, strict=True)) if a != b)
-            _wrong(conn, BODY, received + first, piece[first:])
-        conn.body_received = received + take
-        used += take
-        if conn.body_received < len(expected):
+
+def feed_response(conn: HttpConnection, data: bytes, expected: bytes) -> bool:
+    """Feed ``data``, just received on ``conn``, to its response: True once it is complete and right
+    (``_http_response.h``'s ``response_feed``); the first wrong response raises ``WrongResponse``."""
+    if not conn.in_flight:
+        wrong_response(conn, EXTRA, 0, data)
+    used = 0  # bytes of data taken by the response so far
+    if not conn.in_body:
+        # Gather the head; search for its end from the last 3 bytes already gathered, which the
+        # previous piece may have ended within.
+        head = conn.head
+        had = len(head)
+        head += data[: HEAD_MAX - had]
+        blank = head.find(HEAD_END, max(0, had - 3))
+        if blank < 0:
+            if len(head) == HEAD_MAX:
+                wrong_response(conn, HEAD_TOO_LONG, 0, head)
             return False
-        if used < len(data):
-            _wrong(conn, EXTRA, 0, data[used:])
-        conn.in_flight = False
-        return True
+        del head[blank + len(HEAD_END) :]
+        used = len(head) - had
+        check_head(conn, expected)
+        conn.in_body = True
+    received = conn.body_received
+    take = min(len(data) - used, len(expected) - received)
+    piece = data[used : used + take]  # data itself when the whole of it is body (no copy)
+    wanted = expected[received : received + take]
+    if piece != wanted:
+        first = next(k for k, (a, b) in enumerate(zip(piece, wanted, strict=True)) if a != b)
+        wrong_response(conn, BODY, received + first, piece[first:])
+    conn.body_received = received + take
+    used += take
+    if conn.body_received < len(expected):
+        return False
+    if used < len(data):
+        wrong_response(conn, EXTRA, 0, data[used:])
+    conn.in_flight = False
+    return True
 
-    def _check_head(self, conn: _Connection) -> None:
-        """Check the complete head (it ends with CRLFCRLF) line by line, as ``check_head`` in the C loop."""
-        head = bytes(conn.head)
-        status, *lines = head[: -len(HEAD_END)].split(b"\r\n")
-        if status != b"HTTP/1.1 200" and not status.startswith(b"HTTP/1.1 200 "):
-            _wrong(conn, STATUS, 0, status)
-        lengths = 0
-        for line in lines:
-            name, colon, value = line.partition(b":")
-            if not colon:
-                _wrong(conn, HEADER, 0, line)
-            value = value.strip(OWS)
-            name = name.lower()
-            if name == b"content-length":
-                lengths += 1
-                if lengths > 1:
-                    _wrong(conn, LENGTH_TWICE, 0, line)
-                if not (value.isdigit() and len(value) <= MAX_DIGITS and int(value) == len(self._body)):
-                    _wrong(conn, LENGTH, 0, value)
-            elif name == b"transfer-encoding":
-                _wrong(conn, CHUNKED, 0, line)
-            elif name == b"connection" and any(token.strip(OWS).lower() == b"close" for token in value.split(b",")):
-                _wrong(conn, CLOSE, 0, line)
-        if lengths == 0:
-            _wrong(conn, NO_LENGTH, 0, head)
 
-    def _start_request(self, conn: _Connection, now: float) -> None:
-        conn.in_flight = True
-        conn.in_body = False
-        conn.head.clear()
-        conn.body_received = 0
-        conn.sent_at = now
-        try:
-            conn.sent = conn.send(REQUEST)
-        except BlockingIOError:
-            conn.sent = 0
-        if conn.sent < len(REQUEST) or conn.wants_write:
-            self._update_write_interest(conn)
-
-    def _continue_send(self, conn: _Connection) -> None:
-        try:
-            conn.sent += conn.send(REQUEST[conn.sent :])
-        except BlockingIOError:
-            pass
-        self._update_write_interest(conn)
-
-    def _update_write_interest(self, conn: _Connection) -> None:
-        """Watch for writability only while part of the request is still unsent."""
-        wants_write = conn.sent < len(REQUEST)
-        if wants_write != conn.wants_write:
-            conn.wants_write = wants_write
-            mask = select.EPOLLIN | (select.EPOLLOUT if wants_write else 0)
-            self._epoll.modify(conn.sock.fileno(), mask)
+def check_head(conn: HttpConnection, expected: bytes) -> None:
+    """Check the complete head (it ends with CRLFCRLF) line by line, as ``check_head`` in the C loops."""
+    head = bytes(conn.head)
+    status, *lines = head[: -len(HEAD_END)].split(b"\r\n")
+    if status != b"HTTP/1.1 200" and not status.startswith(b"HTTP/1.1 200 "):
+        wrong_response(conn, STATUS, 0, status)
+    lengths = 0
+    for line in lines:
+        name, colon, value = line.partition(b":")
+        if not colon:
+            wrong_response(conn, HEADER, 0, line)
+        value = value.strip(OWS)
+        name = name.lower()
+        if name == b"content-length":
+            lengths += 1
+            if lengths > 1:
+                wrong_response(conn, LENGTH_TWICE, 0, line)
+            if not (value.isdigit() and len(value) <= MAX_DIGITS and int(value) == len(expected)):
+                wrong_response(conn, LENGTH, 0, value)
+        elif name == b"transfer-encoding":
+            wrong_response(conn, CHUNKED, 0, line)
+        elif name == b"connection" and any(token.strip(OWS).lower() == b"close" for token in value.split(b",")):
+            wrong_response(conn, CLOSE, 0, line)
+    if lengths == 0:
+        wrong_response(conn, NO_LENGTH, 0, head)
 
 
 def main(argv: list[str]) -> int:

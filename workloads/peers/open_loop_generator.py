@@ -142,7 +142,7 @@ def schedule(rate: float, warmup_s: float, duration_s: float, connections: int, 
     return Schedule(offsets, picks, bisect_left(offsets, warmup_s))
 
 
-class _Timer:
+class Timer:
     """A ``timerfd`` on CLOCK_MONOTONIC armed at absolute times, through libc (``os.timerfd_*`` is 3.13+)."""
 
     def __init__(self) -> None:
@@ -206,7 +206,7 @@ class _Connection:
 
 
 @dataclass
-class _Run:
+class Run:
     """What one run of either loop leaves: latencies and lags (us, one per measured message) and counts."""
 
     start: float
@@ -228,7 +228,7 @@ class OpenLoopGenerator:
         self._connections: list[_Connection] = []
         self._by_fd: dict[int, _Connection] = {}
         self._epoll = select.epoll()
-        self._timer = _Timer()
+        self._timer = Timer()
         self._epoll.register(self._timer.fd, select.EPOLLIN)
         self._port = 0
         self._message_size = 0
@@ -270,43 +270,9 @@ class OpenLoopGenerator:
         run = run_loop(planned, warmup_s, duration_s, drain_s, depth)
         if run.in_flight:  # the streams still carry those messages: start the next measurement on fresh ones
             self.connect(self._port, len(self._connections), self._message_size)
-        latency = _histogram(run.latencies_us)
-        lag = _histogram(run.lags_us)
-        waits_us = run.waits_us if isinstance(run.waits_us, array) else array("q", run.waits_us)
-        wait = _histogram(waits_us)
-        waited = sum(1 for w in waits_us if w > 0)
-        wait_mean_us = sum(waits_us) / len(waits_us) if len(waits_us) else 0.0
-        schedule_end = run.start + warmup_s + duration_s
-        metrics: dict[str, Any] = {
-            "messages": planned.measured,
-            "messages_not_echoed": run.not_echoed,
-            # measured messages echoed before the schedule ended, per second of the measured part
-            "achieved_msgs_per_s": run.echoed_in_window / duration_s,
-            # every echo completed while the measured part ran, per second: the server's rate under overload
-            "echo_rate_msgs_per_s": run.echoes_in_window / duration_s,
-            "elapsed_s": run.finished - run.start,
-            "drain_s": max(0.0, run.finished - schedule_end),
-            "offered_msgs_per_s": rate,
-            "latency_mean_s": latency.get_mean_value() / 1e6,
-            "latency_max_s": latency.get_max_value() / 1e6,
-            "generator_lag_p99_s": lag.get_value_at_percentile(99.0) / 1e6,
-            "generator_lag_max_s": lag.get_max_value() / 1e6,
-            "generator_impl": self.impl,
-            "depth": depth,
-            "connections": len(self._connections),
-            "connection_wait_mean_s": wait_mean_us / 1e6,
-            "connection_wait_p99_s": wait.get_value_at_percentile(99.0) / 1e6 if waited else 0.0,
-            "messages_waited_for_connection": waited,
-            "connection_limit_msgs_per_s": connection_limit(
-                len(self._connections) * depth, (latency.get_mean_value() - wait_mean_us) / 1e6
-            ),
-        }
-        values = latency.get_percentile_to_value_dict(list(PERCENTILES.values()))
-        for name, percentile in PERCENTILES.items():
-            metrics[f"latency_{name}_s"] = values[percentile] / 1e6
-        return metrics
+        return run_metrics(planned, run, rate, warmup_s, duration_s, depth, len(self._connections), self.impl)
 
-    def _run_c(self, planned: Schedule, warmup_s: float, duration_s: float, drain_s: float, depth: int) -> _Run:
+    def _run_c(self, planned: Schedule, warmup_s: float, duration_s: float, drain_s: float, depth: int) -> Run:
         assert compiled_loop is not None
         connections = self._connections
         lags_us = array("q", bytes(8 * planned.measured))
@@ -340,11 +306,11 @@ class OpenLoopGenerator:
             index, data = bad
             conn = connections[index]
             raise WrongResult(_describe_bad_echo(conn, data, conn.sent - conn.received))
-        return _Run(
+        return Run(
             start, finished, latencies_us, lags_us, waits_us, echoed_in_window, echoes_in_window, not_echoed, in_flight
         )
 
-    def _run_python(self, planned: Schedule, warmup_s: float, duration_s: float, drain_s: float, depth: int) -> _Run:
+    def _run_python(self, planned: Schedule, warmup_s: float, duration_s: float, drain_s: float, depth: int) -> Run:
         """The fallback loop: the C loop's behaviour, in Python."""
         connections = self._connections
         by_fd = self._by_fd
@@ -484,9 +450,58 @@ class OpenLoopGenerator:
                         waits_us[unanswered - first_measured] = age
             conn.in_flight.clear()
             conn.on_wire = 0
-        return _Run(
+        return Run(
             start, finished, latencies_us, lags_us, waits_us, echoed_in_window, echoes_in_window, not_echoed, in_flight
         )
+
+
+def run_metrics(
+    planned: Schedule,
+    run: Run,
+    rate: float,
+    warmup_s: float,
+    duration_s: float,
+    depth: int,
+    connections: int,
+    impl: str,
+) -> dict[str, Any]:
+    """The metrics of one open-loop run's measured part (echo messages, or HTTP requests: the keys say
+    ``msgs`` for both), from its latencies, lags and waits."""
+    latency = histogram(run.latencies_us)
+    lag = histogram(run.lags_us)
+    waits_us = run.waits_us if isinstance(run.waits_us, array) else array("q", run.waits_us)
+    wait = histogram(waits_us)
+    waited = sum(1 for w in waits_us if w > 0)
+    wait_mean_us = sum(waits_us) / len(waits_us) if len(waits_us) else 0.0
+    schedule_end = run.start + warmup_s + duration_s
+    metrics: dict[str, Any] = {
+        "messages": planned.measured,
+        "messages_not_echoed": run.not_echoed,
+        # measured messages echoed before the schedule ended, per second of the measured part
+        "achieved_msgs_per_s": run.echoed_in_window / duration_s,
+        # every echo completed while the measured part ran, per second: the server's rate under overload
+        "echo_rate_msgs_per_s": run.echoes_in_window / duration_s,
+        "elapsed_s": run.finished - run.start,
+        "drain_s": max(0.0, run.finished - schedule_end),
+        "offered_msgs_per_s": rate,
+        "latency_mean_s": latency.get_mean_value() / 1e6,
+        "latency_max_s": latency.get_max_value() / 1e6,
+        "generator_lag_p99_s": lag.get_value_at_percentile(99.0) / 1e6,
+        "generator_lag_max_s": lag.get_max_value() / 1e6,
+        "generator_impl": impl,
+        "depth": depth,
+        "connections": connections,
+        "connection_wait_mean_s": wait_mean_us / 1e6,
+        "connection_wait_p99_s": wait.get_value_at_percentile(99.0) / 1e6 if waited else 0.0,
+        "messages_waited_for_connection": waited,
+        "connection_limit_msgs_per_s": connection_limit(
+            connections * depth, (latency.get_mean_value() - wait_mean_us) / 1e6
+        ),
+    }
+    values = latency.get_percentile_to_value_dict(list(PERCENTILES.values()))
+    for name, percentile in PERCENTILES.items():
+        metrics[f"latency_{name}_s"] = values[percentile] / 1e6
+    return metrics
 
 
 def connection_limit(slots: int, wire_s: float) -> float | None:
@@ -495,7 +510,7 @@ def connection_limit(slots: int, wire_s: float) -> float | None:
     return slots / wire_s if wire_s > 0 else None
 
 
-def _histogram(values_us: Iterable[int]) -> HdrHistogram:
+def histogram(values_us: Iterable[int]) -> HdrHistogram:
     histogram = HdrHistogram(1, HISTOGRAM_MAX_US, 3)
     for value, count in Counter(values_us).items():
         histogram.record_value(min(max(value, 1), HISTOGRAM_MAX_US), count)
