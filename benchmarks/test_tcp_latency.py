@@ -18,11 +18,10 @@ import pytest
 
 from benchmarks.harness.cells import Cell
 from benchmarks.harness.echo_harness import echo_server, load_generator, open_loop_generator, pin_pair
-from benchmarks.harness.measure import Round, measure
-from benchmarks.harness.process_stats import group_cpu_seconds
+from benchmarks.harness.open_loop_sweep import open_loop_sweep
 from benchmarks.harness.virtual_clock import VirtualClock
 from benchmarks.harness.worker_client import WorkerClient
-from workloads.runtime.window import QUANTA_PER_SECOND, to_quanta
+from workloads.runtime.window import QUANTA_PER_SECOND
 from workloads.specs import tcp_latency as spec
 from workloads.specs.tcp_latency import WORKLOAD
 
@@ -35,7 +34,6 @@ def test_tcp_latency(
     connections, size, depth = cell.params["connections"], cell.params["message_size"], cell.params["depth"]
     context = f"{cell.label} tcp_latency {cell.params}"
     connect = {"op": "connect", "connections": connections, "message_size": size}
-    measurements: list[dict[str, Any]] = []
     with echo_server(worker, cell.variant) as port:
         with load_generator() as closed_loop:
             pin_pair(worker, closed_loop)
@@ -44,58 +42,18 @@ def test_tcp_latency(
             pinned = pin_pair(worker, generator).pinned
             generator.call({**connect, "port": port}, 60, context)
 
-            def offer_once(rate: float, kind: str, fraction: float | None) -> dict[str, Any]:
-                cpu_before = group_cpu_seconds(worker.pid)
-                request = {
-                    "op": "measure",
-                    "rate": rate,
-                    "warmup_s": cell.params["warmup_s"],
-                    "duration_s": cell.params["duration_s"],
-                    "drain_s": spec.OVERLOAD_DRAIN_S if kind == "overload" else spec.DRAIN_S,
-                    "seed": len(measurements),
-                    "depth": depth,
-                }
-                reply = generator.call(request, cell.timeout_s, f"{context} at {rate:g} msgs/s")
-                server_cpu = group_cpu_seconds(worker.pid) - cpu_before
-                reply.pop("ok", None)
-                measurement = {
-                    **reply,
-                    "kind": kind,
-                    **({"fraction_of_saturated": fraction} if fraction is not None else {}),
-                    "server_cpu_util": server_cpu / reply["elapsed_s"],
-                    "generator_limited": spec.is_generator_limited(reply),
-                }
-                measurement["connection_limited"] = spec.is_connection_limited(measurement)
-                measurements.append(measurement)
-                return measurement
-
-            def offer(rate: float, kind: str, fraction: float | None = None, retries: int = spec.RETRIES) -> Any:
-                """Measure ``rate``; again (up to ``retries`` times) while the generator fell behind."""
-                measured = offer_once(rate, kind, fraction)
-                for _ in range(retries):
-                    if not measured["generator_limited"]:
-                        break
-                    measured = offer_once(rate, kind, fraction)
-                return measured
-
-            common = iter(spec.ABSOLUTE_RATES[profile])
-
-            def one_round() -> Round:
-                measured = offer(next(common), "absolute")
-                return Round(to_quanta(measured["latency_p99_s"]), measured)
-
-            rounds = measure(benchmark, virtual_clock, cell, one_round)
-            # after the common rates, so their server has not yet carried an overload's backlog
-            open_loop = spec.open_loop_saturation(offer(round(spec.overload_rate(saturated, depth)), "overload"))
-            for fraction in spec.FRACTIONS[profile]:
-                offer(round(fraction * saturated), "fraction", fraction)
-            for target in spec.TARGETS_S.values():
-                for _ in range(spec.SEARCH_STEPS[profile]):
-                    points = spec.search_points(measurements)
-                    rate = spec.next_rate_within(points, target, saturated, depth, spec.PRECISION[profile])
-                    if rate is None:
-                        break
-                    offer(round(rate), "search", retries=0)
+            rounds, measurements, open_loop = open_loop_sweep(
+                benchmark,
+                virtual_clock,
+                worker,
+                generator,
+                cell,
+                spec.sweep_plan(profile),
+                saturated,
+                depth,
+                context,
+                {"depth": depth},
+            )
             generator.call({"op": "close"}, 60, context)
     benchmark.extra_info.update(WORKLOAD.summarize(rounds, cell.params))  # type: ignore[arg-type]
     benchmark.extra_info.update(WORKLOAD.summarize_sweep(measurements, saturated, open_loop, depth))

@@ -35,7 +35,7 @@ def regimes_by_n(workload: str, profile: str, gc_regimes: tuple[str, ...] | None
 
 
 def test_each_profile_runs_the_regimes_its_fan_out_workloads_ask_for() -> None:
-    assert regimes_by_n("sleep_fanout", "default") == {100: ["auto"], 1000: ["auto"], 10_000: ["auto", "frozen"]}
+    assert regimes_by_n("sleep_fanout", "default") == {1000: ["auto"], 10_000: ["auto", "frozen"]}
     assert regimes_by_n("sleep_fanout", "quick") == {1000: ["auto"]}
     assert set(map(tuple, regimes_by_n("sleep_fanout", "full").values())) == {("auto", "frozen", "off")}
     assert set(map(tuple, regimes_by_n("timeout_cancel", "full").values())) == {("auto", "frozen", "off")}

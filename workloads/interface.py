@@ -17,7 +17,7 @@ defines ``LEFTOVERS_UNOBSERVABLE = "the reason"`` instead.
 Adding a workload: its module under ``workloads/specs/``, its ``Implements`` protocol added to
 ``ModelInterface`` below, its ``WORKLOAD`` added to ``WORKLOADS``, and its function in every model.
 A workload that drives an existing model function differently (``tcp_latency`` drives
-``tcp_echo_server`` open-loop) sets ``variants_from`` and needs no new function.
+``tcp_echo_server`` open-loop, ``http_latency`` ``http_server``) sets ``variants_from`` and needs no new function.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from workloads.specs import (
     cpu_mixed,
+    http_latency,
     http_server,
     ping_pong,
     sleep_fanout,
@@ -41,6 +42,7 @@ WORKLOADS: tuple[Workload[Any], ...] = (
     tcp_echo.WORKLOAD,
     tcp_latency.WORKLOAD,
     http_server.WORKLOAD,
+    http_latency.WORKLOAD,
     tcp_client.WORKLOAD,
     timeout_cancel.WORKLOAD,
     cpu_mixed.WORKLOAD,

@@ -3,7 +3,8 @@
 - ``echo_server`` (``http_server``) asks a model's worker to serve echo (HTTP) and yields its port (its
   ``listening`` frame, with the model's one-off set-up and configuration, is left in ``worker.listening``);
   on a normal exit it asks the server to stop and checks it stopped cleanly.
-- ``load_generator``, ``http_generator``, ``open_loop_generator`` and ``reference_server`` start
+- ``load_generator``, ``http_generator``, ``open_loop_generator``, ``http_open_loop_generator`` and
+  ``reference_server`` start
   the suite's fixed-code peers, each a fresh process in its own process group.
 - ``pin_pair`` puts the side under test and its peer on different cores: the peer on one, the side
   under test on all the others (the cores ``Cell.cores`` told the worker at start-up).
@@ -73,6 +74,12 @@ def load_generator() -> Iterator[WorkerClient]:
 @contextmanager
 def open_loop_generator() -> Iterator[WorkerClient]:
     with WorkerClient("open_loop_generator", module="workloads.peers.open_loop_generator") as generator:
+        yield generator
+
+
+@contextmanager
+def http_open_loop_generator() -> Iterator[WorkerClient]:
+    with WorkerClient("http_open_loop", module="workloads.peers.http_open_loop") as generator:
         yield generator
 
 

@@ -1,6 +1,6 @@
-"""The open-loop latency charts of ``tcp_latency``, drawn from the saved JSON only.
+"""The open-loop latency charts of ``tcp_latency`` and ``http_latency``, drawn from the saved JSON only.
 
-Per parameter set (connections, message size):
+Per workload and parameter set (connections, message or body size, IO call):
 
 - the hockey stick: p50 and p99 latency against offered load, one line per model (log x, log y);
 - the ranking at equal load: p99 at each rate common to every server, best first;
@@ -21,11 +21,11 @@ from reports.draw import figures
 from reports.judge.groups import series_order, value_key
 from reports.judge.latency import (
     TARGETS,
-    WORKLOAD,
     capacities,
     common_rates,
     open_loop_results,
     p99_at,
+    rate_unit,
     rates,
 )
 from reports.read.run import Result, Run
@@ -33,28 +33,36 @@ from reports.write import fmt
 from reports.write.document import Figure
 from reports.write.fmt import param_text, slug
 
+TIMING_PARAMS = ("duration_s", "warmup_s")
+"""Parameters that set how long each rate runs, not what is measured: left out of the titles."""
+
 
 def open_loop_charts(run: Run, out: Path) -> list[Figure]:
-    """Every tcp_latency chart of ``run`` (none when the run has no tcp_latency cell)."""
-    results = open_loop_results(run)
+    """Every open-loop chart of ``run`` (none when the run has no open-loop cell)."""
     by_params: dict[tuple[Any, ...], list[Result]] = {}
-    for result in results:
-        by_params.setdefault(tuple(result.params.items()), []).append(result)
+    for result in open_loop_results(run):
+        by_params.setdefault((result.workload, *result.params.items()), []).append(result)
     charts: list[Figure] = []
     with figures.chart_style():
-        for key in sorted(by_params, key=lambda k: [value_key(v) for _, v in k]):
+        for key in sorted(by_params, key=lambda k: (k[0], [value_key(v) for _, v in k[1:]])):
             members = by_params[key]
-            fixed = {k: v for k, v in key if k in ("connections", "message_size")}
-            charts.append(hockey_stick(run, fixed, members, out))
-            ranking = common_rate_ranking(run, fixed, members, out)
+            workload = key[0]
+            fixed = {k: v for k, v in key[1:] if k not in TIMING_PARAMS}
+            charts.append(hockey_stick(run, workload, fixed, members, out))
+            ranking = common_rate_ranking(run, workload, fixed, members, out)
             if ranking:
                 charts.append(ranking)
-            charts.append(capacity_bars(run, fixed, members, out))
+            charts.append(capacity_bars(run, workload, fixed, members, out))
     return charts
 
 
-def hockey_stick(run: Run, fixed: dict[str, Any], results: list[Result], out: Path) -> Figure:
-    title = f"{WORKLOAD}: latency against offered load — {param_text(fixed)}"
+def load_words(workload: str) -> str:
+    """``messages/s`` or ``requests/s``: what the workload's offered load counts."""
+    return rate_unit(workload).replace("msgs", "messages")
+
+
+def hockey_stick(run: Run, workload: str, fixed: dict[str, Any], results: list[Result], out: Path) -> Figure:
+    title = f"{workload}: latency against offered load — {param_text(fixed)}"
     fig = figures.new_figure(11.0, 5.4)
     figures.set_title(fig, title, run)
     axes = fig.subplots(1, 2, squeeze=False)[0]
@@ -84,21 +92,23 @@ def hockey_stick(run: Run, fixed: dict[str, Any], results: list[Result], out: Pa
             ax.axhline(target_s / scale, color="#888888", linewidth=0.8, linestyle=":")
         figures.log_axis(ax, "x")
         figures.log_axis(ax, "y")
-        ax.set_xlabel("offered load (messages/s, log scale)")
+        ax.set_xlabel(f"offered load ({load_words(workload)}, log scale)")
         ax.set_ylabel(f"{name} latency from scheduled send ({unit}, log scale)")
         ax.set_title(f"{name}; dotted: 1 ms and 10 ms; hollow: generator behind its schedule")
     figures.add_legend(fig, results, labels)
-    stem = f"{WORKLOAD}_hockey_stick_" + slug(param_text(fixed))
+    stem = f"{workload}_hockey_stick_" + slug(param_text(fixed))
     figures.save(fig, out, stem)
     question = "At each offered load, what latency does each model's server give, and where does it fall off a cliff?"
-    return Figure(stem, title, question, WORKLOAD)
+    return Figure(stem, title, question, workload)
 
 
-def common_rate_ranking(run: Run, fixed: dict[str, Any], results: list[Result], out: Path) -> Figure | None:
+def common_rate_ranking(
+    run: Run, workload: str, fixed: dict[str, Any], results: list[Result], out: Path
+) -> Figure | None:
     common = common_rates(results)
     if not common:
         return None
-    title = f"{WORKLOAD}: p99 at the load common to every server — {param_text(fixed)}"
+    title = f"{workload}: p99 at the load common to every server — {param_text(fixed)}"
     fig = figures.new_figure(4.6 * len(common) + 1.5, 1.6 + 0.4 * len(results))
     figures.set_title(fig, title, run)
     axes = fig.subplots(1, len(common), squeeze=False)[0]
@@ -123,15 +133,15 @@ def common_rate_ranking(run: Run, fixed: dict[str, Any], results: list[Result], 
         ax.invert_yaxis()
         figures.log_axis(ax, "x")
         ax.set_xlabel(f"p99 latency ({unit}, log scale)")
-        ax.set_title(f"offered {rate:,.0f} messages/s")
-    stem = f"{WORKLOAD}_p99_at_common_rates_" + slug(param_text(fixed))
+        ax.set_title(f"offered {rate:,.0f} {load_words(workload)}")
+    stem = f"{workload}_p99_at_common_rates_" + slug(param_text(fixed))
     figures.save(fig, out, stem)
     question = "At the same offered load for every server, which gives the lowest p99 latency?"
-    return Figure(stem, title, question, WORKLOAD)
+    return Figure(stem, title, question, workload)
 
 
-def capacity_bars(run: Run, fixed: dict[str, Any], results: list[Result], out: Path) -> Figure:
-    title = f"{WORKLOAD}: capacity under a latency target — {param_text(fixed)}"
+def capacity_bars(run: Run, workload: str, fixed: dict[str, Any], results: list[Result], out: Path) -> Figure:
+    title = f"{workload}: capacity under a latency target — {param_text(fixed)}"
     fig = figures.new_figure(11.0, 1.6 + 0.4 * len(results))
     figures.set_title(fig, title, run)
     axes = fig.subplots(1, len(TARGETS), squeeze=False)[0]
@@ -154,9 +164,9 @@ def capacity_bars(run: Run, fixed: dict[str, Any], results: list[Result], out: P
         ax.set_yticks(range(len(rows)), [row[1].label for row in rows])
         ax.invert_yaxis()
         ax.set_xlim(0, max((row[0] for row in rows), default=1.0) * 1.3 or 1.0)
-        ax.set_xlabel("highest offered load within the target (messages/s)")
+        ax.set_xlabel(f"highest offered load within the target ({load_words(workload)})")
         ax.set_title(f"{label}; hatched ≥: a lower bound (generator behind, or beyond the search)")
-    stem = f"{WORKLOAD}_capacity_" + slug(param_text(fixed))
+    stem = f"{workload}_capacity_" + slug(param_text(fixed))
     figures.save(fig, out, stem)
     question = "How much load does each model's server take while keeping its p99 within 1 ms, and within 10 ms?"
-    return Figure(stem, title, question, WORKLOAD)
+    return Figure(stem, title, question, workload)

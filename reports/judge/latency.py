@@ -1,4 +1,5 @@
-"""The open-loop latency judgement of ``tcp_latency``: which rates count, the order at equal load, capacities.
+"""The open-loop latency judgement of ``tcp_latency`` and ``http_latency``: which rates count, the order at equal
+load, capacities (both save the same keys; in http_latency's a "msg" is a request).
 
 Each cell's ``extra_info["rates"]`` holds every rate it measured; a rate measured again
 (``superseded``) is left out. At a rate common to every server (``kind: absolute``) the servers are
@@ -25,7 +26,8 @@ from typing import Any
 
 from reports.read.run import Result, Run
 
-WORKLOAD = "tcp_latency"
+WORKLOADS = {"tcp_latency": "msgs/s", "http_latency": "requests/s"}
+"""Every open-loop workload, and the unit of its rates."""
 TARGETS = (("1ms", "p99 ≤ 1 ms"), ("10ms", "p99 ≤ 10 ms"))
 """(name in the saved keys, label) of every latency target the capacity search saves."""
 HEADLINE_TARGET = "10ms"
@@ -44,9 +46,22 @@ PROOF_HINT = {
 }
 
 
-def open_loop_results(run: Run) -> list[Result]:
-    """The run's tcp_latency cells that saved their rates."""
-    return [r for r in run.results if r.workload == WORKLOAD and isinstance(r.extra.get("rates"), list)]
+def is_open_loop(workload: str) -> bool:
+    return workload in WORKLOADS
+
+
+def rate_unit(workload: str) -> str:
+    """``msgs/s`` for echo, ``requests/s`` for HTTP."""
+    return WORKLOADS.get(workload, "msgs/s")
+
+
+def open_loop_results(run: Run, workload: str | None = None) -> list[Result]:
+    """The run's open-loop cells (of ``workload``, or every open-loop workload) that saved their rates."""
+    return [
+        r
+        for r in run.results
+        if (r.workload == workload if workload else is_open_loop(r.workload)) and isinstance(r.extra.get("rates"), list)
+    ]
 
 
 def rates(result: Result) -> list[dict[str, Any]]:
@@ -170,7 +185,7 @@ def proven_order(results: list[Result], target: str = HEADLINE_TARGET) -> Proven
 
 
 def rate_text(value: float) -> str:
-    """A rate in msgs/s with three significant figures: 57.2k, 118k, 940."""
+    """A rate (msgs/s or requests/s) with three significant figures: 57.2k, 118k, 940."""
     if value >= 1000:
         k = value / 1000
         return f"{k:.3g}k" if k < 1000 else f"{k / 1000:.3g}M"

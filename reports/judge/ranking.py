@@ -15,8 +15,8 @@
   takes the median spread of the run's sampled cells. Rounds of one process cannot see that noise.
 - A variant saved ``unranked`` (not the same work as the other rows, e.g. a synchronous callback chain
   in a hand-off) is listed but never ranked.
-- ``tcp_latency`` groups rank by the brackets the capacity search proved (``reports.judge.latency``):
-  a lower bound is ranked, not set apart, and ties are overlapping brackets. Stdlib only.
+- ``tcp_latency`` and ``http_latency`` groups rank by the brackets the capacity search proved
+  (``reports.judge.latency``): a lower bound is ranked, not set apart, and ties are overlapping brackets. Stdlib only.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class Verdict:
     baseline: Judged | None
     leaders: tuple[Judged, ...]
     proven: latency.ProvenOrder | None = None
-    """For ``tcp_latency`` groups: the servers ordered by their capacity brackets."""
+    """For open-loop groups (tcp_latency, http_latency): the servers ordered by their capacity brackets."""
 
     @property
     def ranked(self) -> list[Judged]:
@@ -112,7 +112,7 @@ def typical_process_spread(results: Sequence[Result]) -> float:
 
 def judge_group(group: str, results: list[Result], typical_spread: float = 0.0) -> Verdict:
     cells = [_judge_cell(group, r, typical_spread) for r in results]
-    if results and results[0].workload == latency.WORKLOAD:
+    if results and latency.is_open_loop(results[0].workload):
         return _judge_by_brackets(group, cells)
     base = _baseline(cells)
     if base is not None:

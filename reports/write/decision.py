@@ -199,7 +199,7 @@ def latency_cell_text(cell: Judged, verdict: Verdict, order: latency.ProvenOrder
     mine = order.of(cell.result) or latency.proven(cell.result, order.target)
     if mine is None or not mine.proven:
         return "nothing proven, not ranked", NONE
-    text = f"{latency.bracket_text(mine)} msgs/s"
+    text = f"{latency.bracket_text(mine)} {latency.rate_unit(cell.result.workload)}"
     if cell.role == REFERENCE:
         text += " · reference scheduler, not ranked"
     elif cell.role == UNRANKED:
@@ -285,7 +285,10 @@ def latency_verdict(order: latency.ProvenOrder) -> str:
     top = order.ranked[0]
     if len(order.leaders) == 1:
         runner = order.ranked[1] if len(order.ranked) > 1 else None
-        text = f"**{top.result.label}** carries the most under {label} ({latency.bracket_text(top)} msgs/s)"
+        text = (
+            f"**{top.result.label}** carries the most under {label} "
+            f"({latency.bracket_text(top)} {latency.rate_unit(top.result.workload)})"
+        )
         if runner is not None:
             text += f", its bracket apart from {runner.result.label}'s ({latency.bracket_text(runner)})"
     else:
@@ -370,14 +373,17 @@ def _peer_caveats(run: Run) -> list[str]:
     if open_loop:
         depths = sorted({int(d) for r in open_loop if isinstance(d := r.extra.get("depth", 1), int | float)})
         items.append(
-            "Latency under load is measured open loop (tcp_latency): from each message's scheduled send time, so "
+            "Latency under load is measured open loop ("
+            + ", ".join(sorted({r.workload for r in open_loop}))
+            + "): from each message's (request's) scheduled send time, so "
             "a server that falls behind is charged for the wait; pipelining depth "
             + "/".join(map(str, depths))
             + (" (one request in flight per connection)." if depths == [1] else ".")
         )
     elif with_peer:
         items.append(
-            "This run has no open-loop cells (tcp_latency): its echo figures are closed-loop throughput and say "
+            "This run has no open-loop cells (tcp_latency, http_latency): its echo and HTTP figures are closed-loop "
+            "throughput and say "
             "nothing of latency under load."
         )
     return items
