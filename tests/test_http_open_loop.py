@@ -4,13 +4,16 @@ generator does, against the small threaded HTTP servers of ``tests.test_http_gen
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from benchmarks.harness.worker_client import WorkerClient, WorkloadFailed
+from tests.session_runner import processes_tagged, run_benchmarks
 from tests.test_http_generator import (
     FAULTS,
     SIZE,
@@ -26,6 +29,7 @@ from workloads.peers.http_open_loop import HttpOpenLoopGenerator, compiled_loop
 from workloads.peers.load_generator import IMPL_ENV
 from workloads.peers.open_loop_generator import schedule
 from workloads.runtime.errors import WrongResult
+from workloads.specs import http_latency, tcp_latency
 
 NOT_BUILT = "workloads.peers._http_open_loop is not built (pip install -e .)"
 IMPLS = ["python", pytest.param("c", marks=pytest.mark.skipif(compiled_loop is None, reason=NOT_BUILT))]
@@ -123,3 +127,29 @@ def test_the_generator_process_serves_connect_measure_and_close(impl: str, monke
             gen.call({"op": "close"}, 10, "close")
     finally:
         server.stop()
+
+
+def test_an_http_latency_session_checks_every_response_and_saves_every_rate(tmp_path: Path) -> None:
+    out = tmp_path / "http_latency.json"
+    session = run_benchmarks(
+        "--profile=quick", "--workloads=http_latency", "--models=asyncio", f"--benchmark-json={out}", "--no-report"
+    )
+    assert session.returncode == 0, session.output
+    assert processes_tagged(session.tag) == []
+    benches = json.loads(out.read_text())["benchmarks"]
+    assert [b["extra_info"]["variant"] for b in benches] == ["uvicorn"]  # quick: each model's own server only
+    info = benches[0]["extra_info"]
+    assert info["http_tier"] == "own" and info["depth"] == 1
+    plan = http_latency.PLANS["quick"]
+    assert benches[0]["stats"]["rounds"] == len(plan.absolute_rates)
+    assert {m["offered_msgs_per_s"] for m in info["rates"] if m["kind"] == "absolute"} == set(plan.absolute_rates)
+    assert {m["kind"] for m in info["rates"]} >= {"absolute", "overload", "fraction"}
+    for measured in info["rates"]:
+        assert (
+            measured["body_size"] == 1024 and measured["depth"] == 1 and measured["generator_impl"] in ("c", "python")
+        )
+        if measured["kind"] != "overload":  # an overload leaves requests unanswered by design
+            assert measured["messages_not_echoed"] == 0
+    for name in tcp_latency.TARGETS_S:
+        assert info[f"capacity_p99_{name}_msgs_per_s"] >= 0
+    assert info["saturated_throughput_msgs_per_s"] > 0
