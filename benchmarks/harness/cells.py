@@ -169,6 +169,9 @@ def cells_for(
             for variant in lookup(model).variants_in(offered_for, profile):
                 if not lookup(model).runs_at(variant, params):
                     continue
+                reused_elsewhere = workload != offered_for and variant != variants[0]
+                if reused_elsewhere and profile not in lookup(model).profiles_of(workload, variant, profile):
+                    continue  # a (workload, variant) entry of this workload's own keeps the variant to fewer profiles
                 if not definition.measures_variant(profile, params, default=variant == variants[0]):
                     continue
                 for interpreter in targets:

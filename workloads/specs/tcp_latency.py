@@ -87,9 +87,9 @@ FRACTIONS = {
     "full": (0.25, 0.5, 0.75, 0.9, 1.0, 1.1),
 }
 """Offered rates as fractions of the server's own closed-loop saturated throughput, where its knee lies."""
-SEARCH_STEPS = {"quick": 1, "default": 8, "full": 14}
+SEARCH_STEPS = {"quick": 1, "default": 6, "full": 14}
 """Extra measurements per latency target for the capacity search, looks to confirm a rate included."""
-PRECISION = {"quick": 1.5, "default": 1.2, "full": 1.1}
+PRECISION = {"quick": 1.5, "default": 1.25, "full": 1.1}
 """The capacity search stops when its bracket [proven pass, proven miss] is within this ratio."""
 TARGETS_S = {"1ms": 1e-3, "10ms": 10e-3}
 CONFIRMATIONS = 2
