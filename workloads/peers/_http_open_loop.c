@@ -45,6 +45,8 @@
 
 #define RECV_BYTES (64 * 1024)
 
+#include "_open_loop_common.h"
+
 #include "_http_response.h"
 
 typedef struct {
@@ -66,41 +68,9 @@ typedef struct {
     double start;
 } run_state;
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
-/* Fire at monotonic time ``at`` (re-arming clears an expiry not yet read); 0 disarms. */
-static int arm(int timer_fd, double at) {
-    struct itimerspec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.it_value.tv_sec = (time_t)at;
-    spec.it_value.tv_nsec = (long)((at - (double)spec.it_value.tv_sec) * 1e9);
-    return timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &spec, NULL);
-}
 
-static int milliseconds_up(double seconds) {
-    double ms = seconds * 1e3;
-    int whole = (int)ms;
-    return whole < ms ? whole + 1 : whole;
-}
 
-/* A contiguous buffer of ``format`` items (array('d'), array('i'), array('q')), writable if asked. */
-static int get_array(PyObject *object, Py_buffer *view, const char *format, int writable) {
-    int flags = PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(object, view, flags) < 0) {
-        return -1;
-    }
-    if (view->format == NULL || strcmp(view->format, format) != 0) {
-        PyErr_Format(PyExc_TypeError, "expected an array of format '%s', got '%s'", format,
-                     view->format ? view->format : "B");
-        PyBuffer_Release(view);
-        return -1;
-    }
-    return 0;
-}
 
 /* Watch for writability only while part of the request is still unsent (0, or -1 with errno set). */
 static int update_write_interest(run_state *state, connection *conn) {

@@ -56,6 +56,8 @@
 #include <time.h>
 
 #define RECV_BYTES (64 * 1024)
+
+#include "_open_loop_common.h"
 #define MAX_IOV 64 /* 64 pattern windows of over 64 KiB each: more than a socket's largest send buffer */
 
 typedef struct {
@@ -72,20 +74,7 @@ typedef struct {
     Py_ssize_t first_waiting; /* the first of the rest, waiting for the connection; -1 if none */
 } connection;
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
-/* Fire at monotonic time ``at`` (re-arming clears an expiry not yet read); 0 disarms. */
-static int arm(int timer_fd, double at) {
-    struct itimerspec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.it_value.tv_sec = (time_t)at;
-    spec.it_value.tv_nsec = (long)((at - (double)spec.it_value.tv_sec) * 1e9);
-    return timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &spec, NULL);
-}
 
 static int watch(int epoll_fd, int fd, uint32_t events) {
     struct epoll_event event;
@@ -128,20 +117,6 @@ static ssize_t send_pending(connection *conn) {
     return taken_or_error(sendmsg(conn->fd, &header, 0));
 }
 
-/* A contiguous buffer of ``format`` items (array('d'), array('i'), array('q')), writable if asked. */
-static int get_array(PyObject *object, Py_buffer *view, const char *format, int writable) {
-    int flags = PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(object, view, flags) < 0) {
-        return -1;
-    }
-    if (view->format == NULL || strcmp(view->format, format) != 0) {
-        PyErr_Format(PyExc_TypeError, "expected an array of format '%s', got '%s'", format,
-                     view->format ? view->format : "B");
-        PyBuffer_Release(view);
-        return -1;
-    }
-    return 0;
-}
 
 /* Message k enters conn's stream: with the pass's batch (one sendmsg() after it), or behind pending bytes. */
 static void put_on_wire(connection *conn, Py_ssize_t index, int *batch, Py_ssize_t *batch_count, Py_ssize_t k,
@@ -161,11 +136,6 @@ static void put_on_wire(connection *conn, Py_ssize_t index, int *batch, Py_ssize
     }
 }
 
-static int milliseconds_up(double seconds) {
-    double ms = seconds * 1e3;
-    int whole = (int)ms;
-    return whole < ms ? whole + 1 : whole;
-}
 
 static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args) {
     int epoll_fd, timer_fd, busy_poll;
