@@ -4,7 +4,9 @@ wrk (Debian's package; ``.ci/run`` installs it) and the suite's generator each d
 server at the same C (10 keep-alive connections, 1 KiB body, no IO call) from the same core, and
 the server's CPU is read over each run. Where both runs kept the server saturated (its CPU use at
 least ``SATURATED`` of a core), their requests/s must agree within ``TOLERANCE``: both then measure
-the server, not themselves. Each client's figure is the median of three runs of 2 s, alternated. On a machine
+the server, not themselves. Each client's figure is the best of five runs of 2 s, alternated: on a shared
+machine another process can only slow a run down, so a client's best run is the one closest to the server's
+undisturbed capacity (a median of three let one slowed run decide; CI once saw 1.152 that way). On a machine
 too busy to saturate the server (another process on its core), the comparison says so and skips.
 
 wrk blocks in ``epoll_wait`` between responses, so each response the server sends must wake it, and
@@ -18,7 +20,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import time
 
@@ -34,9 +35,16 @@ from workloads.specs.echo_data import ECHO_HOST
 TOLERANCE = 0.15
 """The issue's bound: the two clients' requests/s within 15 % where both saturate the server."""
 SATURATED = 0.9
-CONNECTIONS, BODY_SIZE, WARM_UP_REQUESTS, WRK_SECONDS, RUNS = 10, 1024, 5000, 2, 3
+CONNECTIONS, BODY_SIZE, WARM_UP_REQUESTS, WRK_SECONDS, RUNS = 10, 1024, 5000, 2, 5
 SERVERS = [("gevent", "pywsgi"), ("greenlet", "httptools")]
 """Two servers of different speed and make: a match at both is not a coincidence of one."""
+
+
+
+def best(runs: list[float]) -> float:
+    """A client's figure: its best run (interference on a shared machine only ever slows a run)."""
+    return max(runs)
+
 
 pytestmark = pytest.mark.skipif(
     shutil.which("wrk") is None, reason="wrk is not installed (Debian package wrk; .ci/run installs it)"
@@ -96,5 +104,5 @@ def test_the_generator_agrees_with_wrk(model: str, variant: str) -> None:
     busy = {side: min(values) for side, values in utilisation.items()}
     if min(busy.values()) < SATURATED:
         pytest.skip(f"the server was not saturated (CPU use {busy}): another process had its core")
-    ours, theirs = statistics.median(suite), statistics.median(wrk)
+    ours, theirs = best(suite), best(wrk)
     assert abs(ours / theirs - 1) <= TOLERANCE, f"suite {suite} requests/s against wrk {wrk} ({busy})"
