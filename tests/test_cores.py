@@ -33,13 +33,15 @@ def test_the_peer_gets_one_core_and_the_side_under_test_the_rest(monkeypatch: py
     assert hybrid_cell("cpu_mixed").worker_env[CORES_ENV] == ",".join(str(c) for c in range(16))  # not pinned
 
 
-def test_the_hybrid_is_not_shown_as_one_process_on_two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_multi_core_models_run_with_one_loop_on_two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given one core (the peer has the other) a multi-loop cell runs, told one core, not skipped."""
     machine_with(monkeypatch, 2)
-    for workload in ("tcp_echo", "tcp_client"):
-        reason = hybrid_cell(workload).skip_reason
-        assert reason is not None and "one process per core" in reason and "1 core" in reason
+    for model in ("multiprocess_asyncio", "asyncio_threads"):
+        cell = cells_for("tcp_echo", [model], "quick")[0]
+        assert cell.skip_reason is None and cell.worker_env[CORES_ENV] == "0"
+    assert hybrid_cell("tcp_client").skip_reason is None
     assert hybrid_cell("cpu_mixed").skip_reason is None
-    assert cells_for("tcp_echo", ["asyncio"], "quick")[0].skip_reason is None  # one-process models still run
+    assert cells_for("tcp_echo", ["asyncio"], "quick")[0].skip_reason is None
 
 
 def test_the_hybrid_sizes_its_pool_from_the_cores_it_is_given_not_the_mask() -> None:
