@@ -22,7 +22,7 @@ ECHO_CASES = [
     if not MODELS[model].reason_cannot("tcp_echo") and not MODELS[model].reason_too_old(tuple(sys.version_info[:3]))
     for variant in MODELS[model].variants_of("tcp_echo")
 ]
-"""Every echo server this interpreter can run (subinterpreters need 3.12+: tests/test_multiloop_echo.py runs them
+"""Every echo server this interpreter can run (subinterpreters need 3.12+: tests/test_multiloop_server.py runs them
 on 3.13)."""
 LARGER_THAN_SOCKET_BUFFERS = 8 * 1024 * 1024
 

@@ -28,7 +28,7 @@ APIs and why:
 - Echo server: every loop thread serves the port with a listener of its own, ``SO_REUSEPORT``
   (``loop.create_server(..., reuse_port=True)``), and the same ``asyncio.Protocol`` echo with
   ``pause_writing``/``resume_writing`` back-pressure as ``multiprocess_asyncio``'s processes: the code
-  is ``workloads.models.shared.multiloop_echo``, each loop's coroutine handed over with
+  is ``workloads.models.shared.multiloop_server``, each loop's coroutine handed over with
   ``run_coroutine_threadsafe``. Why SO_REUSEPORT and not one listening socket shared through
   ``create_server(sock=...)``, which threads could share: every loop's selector would watch that one
   socket, each new connection would wake all of them, and asyncio's ``_accept_connection`` accepts
@@ -41,7 +41,9 @@ APIs and why:
   utilisation is counted against) is 1; on a free-threaded build with the GIL off it is the number of
   loops. Given one core it runs one loop (``server_loops``).
 - Echo client: not written in this round (registry: cannot).
-- HTTP server (``http_server``): not written in this round either (registry: cannot).
+- HTTP server (``http_server``, variant ``httptools`` only: the same-parser tier): the echo server's
+  shape, every loop thread serving the same-parser ``asyncio.Protocol``
+  (``workloads.models.shared.asyncio_http.SameParserProtocol``) on its own ``SO_REUSEPORT`` listener.
 """
 
 from __future__ import annotations
@@ -55,12 +57,13 @@ from collections.abc import Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from workloads.models.shared import asyncio_slices, multiloop_echo
+from workloads.models.shared import asyncio_slices, multiloop_server
 from workloads.models.shared.asyncio_code import loop_leftovers
 from workloads.runtime.cores import given_cores
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.http_data import HttpApp
+from workloads.specs.http_server import SAME_PARSER
 from workloads.specs.ping_pong import exchanges
 
 T = TypeVar("T")
@@ -225,17 +228,22 @@ NOT_WRITTEN = "not written yet for this model (registry: cannot)"
 def tcp_echo_server(variant: str, control: ServerControl) -> None:
     if variant != "default":
         raise ValueError(f"unknown echo server variant {variant!r}; this model offers ('default',)")
+    _serve_on_every_loop(control, None)
+
+
+def _serve_on_every_loop(control: ServerControl, app: HttpApp | None) -> None:
+    """Echo (or, given ``app``, the same-parser HTTP server) on every loop thread, one listener each."""
     loops = _start_loops()
     _server_facts.clear()
-    _server_facts.update(multiloop_echo.server_facts(len(loops), parallel=1 if _gil_enabled() else len(loops)))
+    _server_facts.update(multiloop_server.server_facts(len(loops), parallel=1 if _gil_enabled() else len(loops)))
     started: list[asyncio.AbstractEventLoop] = []
 
     def start(port: int, control_path: str) -> Future[int]:
         loop = loops[len(started)]
         started.append(loop)
-        return asyncio.run_coroutine_threadsafe(multiloop_echo.serve_one_loop(port, control_path), loop)
+        return asyncio.run_coroutine_threadsafe(multiloop_server.serve_one_loop(port, control_path, app), loop)
 
-    _server_facts["server_loop_connections"] = multiloop_echo.serve_on_loops(control, len(loops), start)
+    _server_facts["server_loop_connections"] = multiloop_server.serve_on_loops(control, len(loops), start)
 
 
 def tcp_client(
@@ -245,4 +253,6 @@ def tcp_client(
 
 
 def http_server(variant: str, control: ServerControl, app: HttpApp) -> None:
-    raise NotImplementedError(NOT_WRITTEN)
+    if variant != SAME_PARSER:
+        raise ValueError(f"unknown http_server variant {variant!r}; this model offers ('{SAME_PARSER}',)")
+    _serve_on_every_loop(control, app)

@@ -28,10 +28,10 @@ APIs and why:
 - ping_pong: not written in this round (a hand-off between two subinterpreters would go through
   ``interpreters.Queue``; registry: cannot).
 - Echo server: one loop per subinterpreter, each occupying one pool thread for the server's life
-  (``pool.submit(multiloop_echo.serve_echo, port, control_path)``, ``given_cores()`` of them), each
+  (``pool.submit(multiloop_server.serve_echo, port, control_path)``, ``given_cores()`` of them), each
   binding its own ``SO_REUSEPORT`` listener on the port the parent reserved with a bound,
   non-listening socket, and serving it with the suite's ``asyncio.Protocol`` echo
-  (``workloads.models.shared.multiloop_echo``: the code ``multiprocess_asyncio`` and
+  (``workloads.models.shared.multiloop_server``: the code ``multiprocess_asyncio`` and
   ``asyncio_threads`` serve with; its docstring says why SO_REUSEPORT rather than one shared
   socket). Why not hand the subinterpreters one listening socket by its file descriptor
   (``socket.socket(fileno=fd)``): a socket object cannot cross between interpreters, and a second
@@ -43,7 +43,9 @@ APIs and why:
   the hybrid (control connections over a UNIX socket). Each subinterpreter has its own GIL, so
   ``parallel_loops`` is the number of loops; their threads are the worker's, so the harness's CPU
   reading of the worker's process group (every thread of every process) includes them.
-- HTTP server (``http_server``): not written in this round either (registry: cannot).
+- HTTP server (``http_server``): cannot (registry): the same-parser tier's httptools is a C module that
+  refuses to load in a subinterpreter ("does not support loading in subinterpreters", httptools 0.9.0
+  on 3.13.0), and the echo server's protocol has no HTTP parser of its own to fall back on.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ import time
 from concurrent.futures import Executor
 from typing import Any
 
-from workloads.models.shared import asyncio_slices, multiloop_echo
+from workloads.models.shared import asyncio_slices, multiloop_server
 from workloads.runtime.cores import given_cores
 from workloads.runtime.errors import ModelUnavailable
 from workloads.runtime.server_control import ServerControl
@@ -177,9 +179,9 @@ def tcp_echo_server(variant: str, control: ServerControl) -> None:
         raise ValueError(f"unknown echo server variant {variant!r}; this model offers ('default',)")
     pool, size = _get_pool()
     _server_facts.clear()
-    _server_facts.update(multiloop_echo.server_facts(size, parallel=size))
-    _server_facts["server_loop_connections"] = multiloop_echo.serve_on_loops(
-        control, size, lambda port, path: pool.submit(multiloop_echo.serve_echo, port, path)
+    _server_facts.update(multiloop_server.server_facts(size, parallel=size))
+    _server_facts["server_loop_connections"] = multiloop_server.serve_on_loops(
+        control, size, lambda port, path: pool.submit(multiloop_server.serve_echo, port, path)
     )
 
 

@@ -146,7 +146,10 @@ SAME_PARSER = "httptools"
 """The same-parser HTTP tier (``workloads.specs.http_server.SAME_PARSER``): httptools over the model's own sockets."""
 ASYNCIO_HTTP = ("uvicorn", "aiohttp", SAME_PARSER)
 """uvicorn with a bare ASGI app (the server FastAPI runs on, the more used), aiohttp.web, the same parser."""
-NO_MULTICORE_HTTP_YET = "its multi-core HTTP server is not written yet"
+NO_HTTPTOOLS_IN_SUBINTERPRETERS = (
+    "its HTTP server would run the same parser (httptools) in every subinterpreter, and httptools' C module "
+    "refuses to load there (ImportError: does not support loading in subinterpreters)"
+)
 
 MODELS: dict[str, Model] = {
     m.name: m
@@ -228,7 +231,7 @@ MODELS: dict[str, Model] = {
             "processes",
             (),
             "one asyncio process per core",
-            cannot=(("http_server", NO_MULTICORE_HTTP_YET),),
+            variants={"http_server": (SAME_PARSER,)},
             package=True,
         ),
         Model(
@@ -270,7 +273,8 @@ MODELS: dict[str, Model] = {
             "threads",
             (),
             "one asyncio loop per core, each in a thread of one process",
-            cannot=(("tcp_client", NO_CLIENT_YET), ("http_server", NO_MULTICORE_HTTP_YET)),
+            variants={"http_server": (SAME_PARSER,)},
+            cannot=(("tcp_client", NO_CLIENT_YET),),
         ),
         Model(
             "interpreters_asyncio",
@@ -280,7 +284,7 @@ MODELS: dict[str, Model] = {
             cannot=(
                 ("tcp_client", NO_CLIENT_YET),
                 ("ping_pong", NO_HANDOFF_YET),
-                ("http_server", NO_MULTICORE_HTTP_YET),
+                ("http_server", NO_HTTPTOOLS_IN_SUBINTERPRETERS),
             ),
             needs_python=((3, 12), "subinterpreters with their own GIL: PEP 684, 3.12; the PEP 734 API"),
         ),

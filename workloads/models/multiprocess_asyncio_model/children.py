@@ -22,7 +22,7 @@ APIs and why:
 - cpu_mixed: ``asyncio.sleep`` then ``cpu_work.burn`` per task; the slice's
   results in task order. The burns of one child serialise on its GIL, but each
   child has its own, so the pool uses every core.
-- Echo server: ``workloads.models.shared.multiloop_echo.serve_echo`` (one
+- Echo server: ``workloads.models.shared.multiloop_server.serve_echo`` (one
   ``SO_REUSEPORT`` listener and an ``asyncio.Protocol`` per child; the parent
   submits it by reference), the serving code the other multi-loop models share.
 - Echo client: ``asyncio.open_connection`` streams, one task per connection.

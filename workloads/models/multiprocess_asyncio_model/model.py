@@ -37,7 +37,7 @@ APIs and why:
   order.
 - Echo server: one loop per pool process, each with its own ``SO_REUSEPORT``
   listener on one port, started and stopped by
-  ``workloads.models.shared.multiloop_echo`` (the code ``asyncio_threads`` and
+  ``workloads.models.shared.multiloop_server`` (the code ``asyncio_threads`` and
   ``interpreters_asyncio`` serve with too; its docstring says why SO_REUSEPORT
   and not one shared socket): the parent reserves the port with a bound,
   non-listening socket, each child listens on it and connects to the parent's
@@ -62,8 +62,11 @@ APIs and why:
   accepts its connection before the window; the window covers the M
   hand-offs only (the child already runs), opened in the parent's coroutine
   before the first token is written and closed when the last one was read.
-- HTTP server (``http_server``): not written in this round (registry: cannot); it would take the echo
-  server's shape, one ``SO_REUSEPORT`` HTTP server per process.
+- HTTP server (``http_server``, variant ``httptools`` only: the same-parser tier): the echo server's
+  shape, one ``SO_REUSEPORT`` loop per process, each serving the same-parser ``asyncio.Protocol``
+  (``workloads.models.shared.asyncio_http.SameParserProtocol``) through
+  ``multiloop_server.serve_http``; the ``HttpApp`` is pickled to every child. No own-server tier:
+  uvicorn's multi-process mode (``--workers``) is its own supervisor, not this model's pool.
 """
 
 from __future__ import annotations
@@ -75,17 +78,18 @@ import selectors
 import socket
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from workloads.models.multiprocess_asyncio_model import children
-from workloads.models.shared import multiloop_echo
+from workloads.models.shared import multiloop_server
 from workloads.models.shared.asyncio_slices import concatenate, split
 from workloads.runtime.cores import given_cores
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.http_data import HttpApp
+from workloads.specs.http_server import SAME_PARSER
 from workloads.specs.ping_pong import exchanges
 
 ECHO_VARIANTS: tuple[str, ...] = ("default",)
@@ -93,7 +97,7 @@ ECHO_VARIANTS: tuple[str, ...] = ("default",)
 WARM_UP_TIMEOUT_S = 60.0
 SERVER_START_TIMEOUT_S = 30.0
 PONG_RESULT_TIMEOUT_S = 30.0
-HTTP_NOT_WRITTEN = "its multi-core HTTP server is not written yet (registry: cannot)"
+HTTP_VARIANTS: tuple[str, ...] = (SAME_PARSER,)
 
 LEFTOVERS_UNOBSERVABLE = (
     "the tasks run in the pool's processes, each slice in its own asyncio.run, which cancels whatever is "
@@ -217,12 +221,13 @@ def tcp_echo_server(variant: str, control: ServerControl) -> None:
     if variant not in ECHO_VARIANTS:
         raise ValueError(f"unknown echo server variant {variant!r}; this model offers {ECHO_VARIANTS}")
     pool, size = _get_pool()
+    _serve_on_children(control, size, lambda port, path: pool.submit(multiloop_server.serve_echo, port, path))
+
+
+def _serve_on_children(control: ServerControl, size: int, start: Callable[[int, str], Future[int]]) -> None:
     _server_facts.clear()
-    _server_facts.update(multiloop_echo.server_facts(size, parallel=size))
-    counts = multiloop_echo.serve_on_loops(
-        control, size, lambda port, path: pool.submit(multiloop_echo.serve_echo, port, path)
-    )
-    _server_facts["server_loop_connections"] = counts
+    _server_facts.update(multiloop_server.server_facts(size, parallel=size))
+    _server_facts["server_loop_connections"] = multiloop_server.serve_on_loops(control, size, start)
 
 
 # -- echo client ----------------------------------------------------------------
@@ -245,7 +250,10 @@ def tcp_client(
 
 
 def http_server(variant: str, control: ServerControl, app: HttpApp) -> None:
-    raise NotImplementedError(HTTP_NOT_WRITTEN)
+    if variant not in HTTP_VARIANTS:
+        raise ValueError(f"unknown http_server variant {variant!r}; this model offers {HTTP_VARIANTS}")
+    pool, size = _get_pool()
+    _serve_on_children(control, size, lambda port, path: pool.submit(multiloop_server.serve_http, port, path, app))
 
 
 # -- ping_pong --------------------------------------------------------------------

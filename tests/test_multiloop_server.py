@@ -1,16 +1,19 @@
-"""The multi-core models' echo servers: one asyncio loop per process, thread or subinterpreter on one port.
+"""The multi-core models' servers: one asyncio loop per process, thread or subinterpreter on one port.
 
-Each server runs in its real worker, given two cores (``COROBENCH_CORES``), on 127.0.0.1: every byte of several
-connections comes back, both loops take connections (``SO_REUSEPORT``: the kernel's 4-tuple hash, so only
-"both got some" is asserted, with enough connections that one loop getting none has odds of 2 in 2**24), and
-once stopped nothing listens or stays connected on the port and no process is left. ``interpreters_asyncio``
-needs 3.12+: it runs under the 3.13 environment (``.corobench/venvs``; skipped where 3.13 is absent). A
-session cell with one core given (this 2-core machine: the load generator has the other) runs, records one
-loop, and the report says so. Nothing here asserts a time.
+Each server runs in its real worker, given two cores (``COROBENCH_CORES``), on 127.0.0.1: every byte of
+several connections comes back, both loops take connections (``SO_REUSEPORT``: the kernel's 4-tuple hash,
+so only "both got some" is asserted, with enough connections that one loop getting none has odds of 2 in
+2**24), the server's CPU reading (its worker's process group) holds the loops' CPU, and once stopped
+nothing listens or stays connected on the port and no process is left. ``interpreters_asyncio`` needs
+3.12+: it runs under the 3.13 environment (``.corobench/venvs``; skipped where 3.13 is absent). The
+same-parser HTTP server runs one per loop the same way. A session cell with one core given (this 2-core
+machine: the load generator has the other) runs, records one loop, and the report says so. Nothing here
+asserts a time.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
@@ -21,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness.echo_harness import echo_server
+from benchmarks.harness.echo_harness import echo_server, http_server
 from benchmarks.harness.environments import prepare
 from benchmarks.harness.interpreters import InterpreterError, resolve
 from benchmarks.harness.worker_client import WorkerClient
@@ -29,12 +32,15 @@ from reports.build import write_report
 from reports.judge.cost import ONE_LOOP_SERVER
 from reports.read.run import load_run
 from tests.session_runner import processes_tagged, run_benchmarks
+from tests.test_http_models import get
 from tests.test_models import echo_once, listening_addresses
+from workloads.models.registry import MODELS as REGISTRY
 from workloads.runtime.cores import CORES_ENV
-from workloads.runtime.proc import group_pids
+from workloads.runtime.proc import group_cpu_seconds, group_pids
 from workloads.specs.echo_data import ECHO_HOST, message
+from workloads.specs.http_server import SAME_PARSER
 
-MODELS = ("multiprocess_asyncio", "asyncio_threads", "interpreters_asyncio")
+MULTI_LOOP_MODELS = ("multiprocess_asyncio", "asyncio_threads", "interpreters_asyncio")
 CONNECTIONS = 24
 LARGER_THAN_SOCKET_BUFFERS = 4 * 1024 * 1024
 """Big enough that the echo fills the socket buffers and the server must pause reading (back-pressure)."""
@@ -95,7 +101,7 @@ def gone(pgid: int) -> bool:
     return False
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", MULTI_LOOP_MODELS)
 def test_every_loop_serves_the_port_byte_exact_and_stops_with_nothing_left(model: str) -> None:
     worker = start(model)
     try:
@@ -121,10 +127,16 @@ def test_every_loop_serves_the_port_byte_exact_and_stops_with_nothing_left(model
                 results[index] = bytes(received)
 
             threads = [threading.Thread(target=exchange, args=(i, s)) for i, s in enumerate(sockets)]
+            group_before, main_before = group_cpu_seconds(worker.pid), main_thread_cpu_s(worker.pid)
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
+            group_spent = group_cpu_seconds(worker.pid) - group_before
+            main_spent = main_thread_cpu_s(worker.pid) - main_before
+            # The loops run in pool processes, loop threads or subinterpreters' threads, never the worker's main
+            # thread (it waits for the stop): the server's CPU reading must be theirs.
+            assert group_spent - main_spent > main_spent, (group_spent, main_spent)
             for sock in sockets:
                 sock.close()
             for index in range(CONNECTIONS):
@@ -144,7 +156,7 @@ def test_every_loop_serves_the_port_byte_exact_and_stops_with_nothing_left(model
     assert gone(worker.pid), "a process of the server's group outlived its worker"
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", MULTI_LOOP_MODELS)
 def test_given_one_core_the_server_runs_one_loop(model: str) -> None:
     worker = start(model, cores="0")
     try:
@@ -155,6 +167,10 @@ def test_given_one_core_the_server_runs_one_loop(model: str) -> None:
         assert worker.stopped["setup"]["server_loop_connections"] == [1]
     finally:
         worker.close()
+
+
+def main_thread_cpu_s(pid: int) -> float:
+    return int(Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[0]) / 1e9
 
 
 def cmdline(pid: int) -> bytes:
@@ -181,6 +197,37 @@ def test_a_server_loop_that_dies_is_an_error_not_a_hang() -> None:
         assert failed, "the server kept going with a dead loop"
     finally:
         worker.close()
+
+
+HTTP_MODELS = ("multiprocess_asyncio", "asyncio_threads")
+"""The same-parser HTTP server per loop (interpreters_asyncio cannot: httptools refuses subinterpreters)."""
+
+
+@pytest.mark.parametrize("model", HTTP_MODELS)
+def test_the_same_parser_http_server_runs_on_every_loop(model: str) -> None:
+    size = 3000
+    worker = start(model)
+    try:
+        with http_server(worker, SAME_PARSER, size, 0) as port:
+            assert worker.listening["setup"]["server_loops"] == 2
+            connections = [http.client.HTTPConnection(ECHO_HOST, port, timeout=30) for _ in range(CONNECTIONS)]
+            for _ in range(3):  # keep-alive: three requests on each connection, every response checked
+                for connection in connections:
+                    get(connection, size)
+            for connection in connections:
+                connection.close()
+        counts = worker.stopped["setup"]["server_loop_connections"]
+        assert len(counts) == 2 and sum(counts) == CONNECTIONS and min(counts) > 0, counts
+        assert listening_addresses(port) == set()
+        assert set(tcp_rows(port)) <= {TIME_WAIT, CLOSE}
+    finally:
+        worker.close()
+    assert gone(worker.pid)
+
+
+def test_subinterpreters_say_why_they_serve_no_http() -> None:
+    reason = REGISTRY["interpreters_asyncio"].reason_cannot("http_server")
+    assert reason is not None and "httptools" in reason and "subinterpreters" in reason
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) != 2, reason="the one-core cell is what a 2-core machine gives")

@@ -1,8 +1,13 @@
-"""One echo port served by several asyncio loops: the multi-core models' shared server.
+"""One port served by several asyncio loops: the multi-core models' shared echo and HTTP server.
 
 ``multiprocess_asyncio`` runs one loop per process, ``asyncio_threads`` one per thread,
 ``interpreters_asyncio`` one per subinterpreter; the serving code and its start/stop protocol are the
-same for all three, written once here.
+same for all three, written once here. Echo: an ``asyncio.Protocol`` writing back in
+``data_received``, reading paused while the transport's write buffer is above its high-water mark.
+HTTP (``app`` given): the same-parser tier's ``asyncio.Protocol``
+(``workloads.models.shared.asyncio_http.SameParserProtocol``: httptools), one server per loop;
+imported only then, because httptools' C module refuses to load in a subinterpreter ("does not
+support loading in subinterpreters", 0.9.0 on 3.13.0), where the echo server must still import this.
 
 Listener: ``SO_REUSEPORT``, one listening socket per loop on the same port
 (``loop.create_server(..., reuse_port=True)``). The other expert form, one listening socket shared
@@ -31,6 +36,7 @@ parent died). Each loop then closes its listener, aborts its connections and ret
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import selectors
 import socket
@@ -43,6 +49,7 @@ from typing import Any
 
 from workloads.runtime.server_control import ServerControl
 from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG
+from workloads.specs.http_data import HttpApp
 
 LISTENER = "SO_REUSEPORT"
 """What every multi-loop echo server here listens with (saved as ``listener``)."""
@@ -86,17 +93,25 @@ class _EchoProtocol(asyncio.Protocol):
             self._transports.discard(self._transport)
 
 
-async def serve_one_loop(port: int, control_path: str) -> int:
-    """Serve echo on ``(ECHO_HOST, port)`` with SO_REUSEPORT until the control connection closes.
-
-    Returns the number of connections this loop accepted.
+async def serve_one_loop(port: int, control_path: str, app: HttpApp | None = None) -> int:
+    """Serve echo (or, given ``app``, HTTP) on ``(ECHO_HOST, port)`` with SO_REUSEPORT until the control
+    connection closes. Returns the number of connections this loop accepted.
     """
     loop = asyncio.get_running_loop()
     transports: set[asyncio.Transport] = set()
     accepted = [0]
-    server = await loop.create_server(
-        lambda: _EchoProtocol(transports, accepted), ECHO_HOST, port, reuse_port=True, backlog=LISTEN_BACKLOG
-    )
+    http_protocols: set[Any] = set()
+    protocol_factory: Callable[[], asyncio.BaseProtocol] = functools.partial(_EchoProtocol, transports, accepted)
+    if app is not None:
+        from workloads.models.shared.asyncio_http import SameParserProtocol
+
+        def count_and_parse() -> asyncio.BaseProtocol:
+            accepted[0] += 1
+            return SameParserProtocol(app, http_protocols)
+
+        protocol_factory = count_and_parse
+
+    server = await loop.create_server(protocol_factory, ECHO_HOST, port, reuse_port=True, backlog=LISTEN_BACKLOG)
     try:
         reader, writer = await asyncio.open_unix_connection(control_path)
         try:
@@ -107,7 +122,9 @@ async def serve_one_loop(port: int, control_path: str) -> int:
         server.close()
         for transport in list(transports):
             transport.abort()
-        await asyncio.sleep(0)  # let the aborted transports run connection_lost and close their sockets
+        for protocol in list(http_protocols):
+            protocol.close()  # cancels its responder, closes its transport
+        await asyncio.sleep(0)  # let the closed transports run connection_lost and close their sockets
         await asyncio.wait_for(server.wait_closed(), STOP_CLOSE_TIMEOUT_S)
     return accepted[0]
 
@@ -115,6 +132,11 @@ async def serve_one_loop(port: int, control_path: str) -> int:
 def serve_echo(port: int, control_path: str) -> int:
     """``serve_one_loop`` on a fresh loop of its own (a pool process or a subinterpreter); its accepted count."""
     return asyncio.run(serve_one_loop(port, control_path))
+
+
+def serve_http(port: int, control_path: str, app: HttpApp) -> int:
+    """The same-parser HTTP server for ``app`` on a fresh loop of its own; its accepted count."""
+    return asyncio.run(serve_one_loop(port, control_path, app))
 
 
 # -- the parent's side --------------------------------------------------------------
