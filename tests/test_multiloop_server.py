@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness.echo_harness import echo_server, http_server
+from benchmarks.harness.echo_harness import echo_server, http_server, reference_server
 from benchmarks.harness.environments import prepare
 from benchmarks.harness.interpreters import InterpreterError, resolve
 from benchmarks.harness.worker_client import WorkerClient
@@ -197,6 +197,19 @@ def test_a_server_loop_that_dies_is_an_error_not_a_hang() -> None:
         assert failed, "the server kept going with a dead loop"
     finally:
         worker.close()
+
+
+@pytest.mark.parametrize("model", MULTI_LOOP_MODELS)
+def test_the_client_splits_its_connections_over_the_loops_and_gets_every_byte(model: str) -> None:
+    """Given two cores each loop runs a contiguous slice of the connections; the worker checks every crc."""
+    params = {"connections": 6, "message_size": 70_000, "round_trips": 3}
+    worker = start(model)
+    try:
+        with reference_server() as server:
+            reply = worker.run_round("tcp_client", {**params, "port": server.hello["port"]}, timeout_s=60)
+    finally:
+        worker.close()
+    assert reply["metrics"]["messages"] == 18
 
 
 HTTP_MODELS = ("multiprocess_asyncio", "asyncio_threads")

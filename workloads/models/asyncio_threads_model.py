@@ -40,7 +40,10 @@ APIs and why:
   loops it has: that is this model's finding there, and its ``parallel_loops`` (the cores its
   utilisation is counted against) is 1; on a free-threaded build with the GIL off it is the number of
   loops. Given one core it runs one loop (``server_loops``).
-- Echo client: not written in this round (registry: cannot).
+- Echo client: one contiguous slice of the connections per loop (``asyncio_slices.client_slice``:
+  ``asyncio.open_connection`` streams, ``write`` then ``readexactly`` the echo, one task per
+  connection, the asyncio model's client); the window encloses submitting the slices and collecting
+  their crcs in connection order.
 - HTTP server (``http_server``, variant ``httptools`` only: the same-parser tier): the echo server's
   shape, every loop thread serving the same-parser ``asyncio.Protocol``
   (``workloads.models.shared.asyncio_http.SameParserProtocol``) on its own ``SO_REUSEPORT`` listener.
@@ -249,7 +252,13 @@ def _serve_on_every_loop(control: ServerControl, app: HttpApp | None) -> None:
 def tcp_client(
     variant: str, port: int, connections: int, message_size: int, round_trips: int, window: Window
 ) -> list[int]:
-    raise NotImplementedError(NOT_WRITTEN)
+    bounds = asyncio_slices.split(connections, len(_start_loops()))
+    with window:
+        futures = _submit(
+            [asyncio_slices.client_slice(port, start, stop, message_size, round_trips) for start, stop in bounds]
+        )
+        crcs = asyncio_slices.concatenate(futures)
+    return crcs
 
 
 def http_server(variant: str, control: ServerControl, app: HttpApp) -> None:

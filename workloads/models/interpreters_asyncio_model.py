@@ -19,7 +19,9 @@ APIs and why:
   ``asyncio.run`` of a ``TaskGroup`` over its slice (``workloads.models.shared.asyncio_slices``) and
   returns its results; the window encloses submitting and collecting. timeout_cancel returns the
   indices that completed and the parent extends ``completed`` (objects are not shared).
-- Echo client: not written in this round (registry: cannot).
+- Echo client: one contiguous slice of the connections per subinterpreter, each on ``asyncio.run``
+  of ``asyncio_slices.client_slice`` (``asyncio.open_connection`` streams, one task per
+  connection); the crcs come back pickled, concatenated in connection order.
 - Where the API is missing (3.11, or the backport not installed) the module raises
   ``ModelUnavailable`` at import with the reason and the fix; on 3.12/3.13 it first creates and
   closes one subinterpreter in a child process, because the 3.12 backport's C module can crash
@@ -188,7 +190,15 @@ def tcp_echo_server(variant: str, control: ServerControl) -> None:
 def tcp_client(
     variant: str, port: int, connections: int, message_size: int, round_trips: int, window: Window
 ) -> list[int]:
-    raise NotImplementedError(NOT_WRITTEN)
+    pool, size = _get_pool()
+    bounds = asyncio_slices.split(connections, size)
+    with window:
+        futures = [
+            pool.submit(asyncio_slices.run_client_slice, port, start, stop, message_size, round_trips)
+            for start, stop in bounds
+        ]
+        crcs = asyncio_slices.concatenate(futures)
+    return crcs
 
 
 def http_server(variant: str, control: ServerControl, app: HttpApp) -> None:

@@ -139,7 +139,6 @@ EAGER_PROFILES: Mapping[str | tuple[str, str], tuple[str, ...]] = {
 }
 """The default profile measures eager tasks on sleep_fanout only (its budget); full measures all three."""
 EAGER_NEEDS = {"eager": ((3, 12), "asyncio.eager_task_factory is new in 3.12")}
-NO_CLIENT_YET = "its echo client is not written yet"
 NO_HANDOFF_YET = "a hand-off between two subinterpreters (interpreters.Queue) is not written yet"
 EAGER_WORKLOADS = {"sleep_fanout": EAGER, "timeout_cancel": EAGER, "cpu_mixed": EAGER}
 SAME_PARSER = "httptools"
@@ -274,7 +273,6 @@ MODELS: dict[str, Model] = {
             (),
             "one asyncio loop per core, each in a thread of one process",
             variants={"http_server": (SAME_PARSER,)},
-            cannot=(("tcp_client", NO_CLIENT_YET),),
         ),
         Model(
             "interpreters_asyncio",
@@ -282,7 +280,6 @@ MODELS: dict[str, Model] = {
             (),
             "one asyncio loop per subinterpreter, each with its own GIL (PEP 684/734)",
             cannot=(
-                ("tcp_client", NO_CLIENT_YET),
                 ("ping_pong", NO_HANDOFF_YET),
                 ("http_server", NO_HTTPTOOLS_IN_SUBINTERPRETERS),
             ),
