@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,19 @@ def test_cold_allocator_cells_run_once_per_profile_at_c10_1kib() -> None:
     ]
     assert {(c.params["connections"], c.params["message_size"]) for c in cold} == {(10, 1024)}
     assert all(c.worker_env["COROBENCH_ALLOCATOR_STATE"] == "cold" for c in cold)
+
+
+def test_pinning_a_worker_pins_the_threads_it_started_before() -> None:
+    """A worker whose threads already run (asyncio_threads' loops start with its first round) is pinned whole.
+
+    The harness pins an echo cell's worker before anything starts threads, so they inherit the mask; this keeps
+    ``pin_group`` right where that order does not hold (``sched_setaffinity`` pins one thread id).
+    """
+    first = sorted(os.sched_getaffinity(0))[0]
+    with WorkerClient("asyncio_threads", env={CORES_ENV: "0,1"}) as worker:
+        worker.run_round("sleep_fanout", {"n": 10, "delay": 0.001}, timeout_s=60)
+        tasks = list(Path(f"/proc/{worker.pid}/task").iterdir())
+        assert len(tasks) >= 3, "the worker's loop threads are not running yet"
+        pin_group(worker.pid, {first})
+        masks = {task.name: os.sched_getaffinity(int(task.name)) for task in tasks}
+    assert all(mask == {first} for mask in masks.values()), masks
