@@ -451,10 +451,14 @@ def _one_loop_caveats(run: Run) -> list[str]:
             models = by_note.setdefault(note, {})
             models[r.model] = models.get(r.model, 0) + 1
     return [
-        f"{', '.join(f'{m} ({n} cells)' for m, n in models.items())} {note}: the peer had the other core, so "
+        f"{', '.join(f'{m} ({_cells(n)})' for m, n in models.items())} {note}: the peer had the other core, so "
         "these cells measure one loop (one process) of the model, not how it scales over cores."
         for note, models in by_note.items()
     ]
+
+
+def _cells(count: int) -> str:
+    return "1 cell" if count == 1 else f"{count} cells"
 
 
 def _process_caveats(run: Run) -> list[str]:
