@@ -23,6 +23,7 @@ from benchmarks.harness.measure import Round, measure, server_interpreter_info
 from benchmarks.harness.process_stats import group_rss_bytes
 from benchmarks.harness.virtual_clock import VirtualClock
 from benchmarks.harness.worker_client import WorkerClient, WorkloadFailed
+from reports.read.format import cell_info
 from workloads.specs.http_server import WORKLOAD, tier
 
 HTTP_DISTRIBUTIONS = ("uvicorn", "aiohttp", "httptools", "h11")
@@ -71,3 +72,6 @@ def test_http_server(benchmark: Any, virtual_clock: VirtualClock, worker: Worker
         peer_allocator_state=generator.hello.get("allocator_state"),
         peak_rss_bytes=peak_rss,
     )
+    loop_connections = worker.stopped.get("setup", {}).get("server_loop_connections")
+    if loop_connections is not None:  # a multi-loop server: how the kernel split the connections over its loops
+        benchmark.extra_info.update(cell_info(server_loop_connections=loop_connections))

@@ -20,6 +20,7 @@ from benchmarks.harness.measure import Round, measure, server_interpreter_info
 from benchmarks.harness.process_stats import group_rss_bytes
 from benchmarks.harness.virtual_clock import VirtualClock
 from benchmarks.harness.worker_client import WorkerClient
+from reports.read.format import cell_info
 from workloads.specs.tcp_echo import WORKLOAD
 
 
@@ -55,3 +56,6 @@ def test_tcp_echo(benchmark: Any, virtual_clock: VirtualClock, worker: WorkerCli
         peak_rss_bytes=peak_rss,
         rss_per_connection_bytes=(rss_after - rss_before) / connections,
     )
+    loop_connections = worker.stopped.get("setup", {}).get("server_loop_connections")
+    if loop_connections is not None:  # a multi-loop server: how the kernel split the connections over its loops
+        benchmark.extra_info.update(cell_info(server_loop_connections=loop_connections))

@@ -22,6 +22,7 @@ A workload that drives an existing model function differently (``tcp_latency`` d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from workloads.specs import (
@@ -67,6 +68,6 @@ class ModelInterface(
 class ModelHooks(Protocol):
     def prepare(self) -> None: ...
 
-    def setup_metrics(self) -> dict[str, float]: ...
+    def setup_metrics(self) -> Mapping[str, object]: ...
 
     def leftovers(self) -> dict[str, int]: ...

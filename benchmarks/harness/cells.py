@@ -112,13 +112,6 @@ class Cell:
         cannot = model.reason_cannot(self.workload) or model.reason_cannot(reused)
         if cannot:
             return f"{self.model} cannot do {self.workload}: {cannot}"
-        if lookup(self.model).one_process_per_core and len(self.cores) < 2:
-            return (
-                f"{self.model} runs one process per core it is given; on this {len(os.sched_getaffinity(0))}-core "
-                f"machine {self.workload} gives the side under test {len(self.cores)} core (its peer needs the "
-                "other), and one process would be presented as the hybrid's scaling (asyncio's own cells show "
-                "one asyncio process)"
-            )
         too_old = model.reason_too_old(self.python_version, self.variant)
         if too_old:
             return too_old

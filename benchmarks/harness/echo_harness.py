@@ -56,7 +56,7 @@ def model_server(worker: WorkerClient, request: dict[str, Any], kind: str, start
         raise failure_from_reply(f"{worker.model} {kind} server did not start", reply)
     worker.listening = reply  # the server's one-off set-up (the hybrid's pool size) travels with it
     yield reply["port"]
-    worker.call({"op": "stop"}, SERVER_STOP_TIMEOUT_S, f"{kind} server shutdown")
+    worker.stopped = worker.call({"op": "stop"}, SERVER_STOP_TIMEOUT_S, f"{kind} server shutdown")
 
 
 @contextmanager
@@ -99,12 +99,13 @@ class Placement:
 
 
 def usable_cores(given: int, setup: dict[str, Any]) -> int:
-    """The cores the side under test could keep busy: those it was given, or fewer if it runs fewer processes.
+    """The cores the side under test could keep busy: those it was given, or fewer if it runs fewer loops at once.
 
-    A one-process server (one GIL) given three cores is saturated at one CPU-second per second; the
-    hybrid reports its ``processes``.
+    A one-process server (one GIL) given three cores is saturated at one CPU-second per second; a multi-loop
+    server reports its ``parallel_loops`` (loops in processes or subinterpreters, each with its own GIL; loops in
+    threads of a GIL build count as one), the hybrid's older runs its ``processes``.
     """
-    return max(1, min(given, int(setup.get("processes", 1))))
+    return max(1, min(given, int(setup.get("parallel_loops", setup.get("processes", 1)))))
 
 
 def server_round(

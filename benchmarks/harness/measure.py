@@ -28,9 +28,9 @@ from workloads.specs.base import Round
 
 __all__ = ["Round", "measure", "measure_worker_cell"]
 
-ONE_OFF_KEYS = ("pool_startup_s", "processes", "allocator_state")
+ONE_OFF_KEYS = ("pool_startup_s", "processes", "allocator_state", "server_loops", "parallel_loops", "listener")
 """Set-up facts a round reports (the hybrid's pool start-up, not timed, and size; glibc's allocator
-state, ``workloads.runtime.allocator``) saved once per cell."""
+state, ``workloads.runtime.allocator``; a multi-loop server's loops and listener) saved once per cell."""
 
 
 def measure_worker_cell(benchmark: Any, clock: VirtualClock, worker: WorkerClient, cell: Cell) -> list[Round]:

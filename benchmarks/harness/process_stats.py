@@ -32,12 +32,25 @@ def group_rss_bytes(pgid: int, field: str = "VmRSS") -> int:
 
 
 def pin_group(pgid: int, cores: set[int]) -> None:
-    """Restrict every process of the group (and children it starts later) to ``cores``."""
+    """Restrict every thread of every process of the group (and what they start later) to ``cores``.
+
+    ``sched_setaffinity`` takes a thread id (``sched_setaffinity(2)``): given a process's pid it pins only the
+    main thread, so threads a model started before the harness pinned it (``asyncio_threads``' loops, the
+    subinterpreter pool's threads) would keep running on the peer's core. Each thread is pinned by its id.
+    """
     for pid in group_pids(pgid):
-        try:
-            os.sched_setaffinity(pid, cores)
-        except (ProcessLookupError, PermissionError):
-            pass
+        for tid in _thread_ids(pid):
+            try:
+                os.sched_setaffinity(tid, cores)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def _thread_ids(pid: int) -> list[int]:
+    try:
+        return [int(task.name) for task in (PROC / str(pid) / "task").iterdir()]
+    except OSError:
+        return []
 
 
 def split_cores() -> tuple[set[int], set[int]] | None:

@@ -90,6 +90,8 @@ class WorkerClient:
         self.hello = self.receive(STARTUP_TIMEOUT_S, "start-up")
         self.listening: dict[str, Any] = {}
         """The ``listening`` frame of the echo server this worker serves (its port and one-off set-up)."""
+        self.stopped: dict[str, Any] = {}
+        """The reply to the last server's ``stop``: its ``setup`` as the server left it (connections per loop)."""
         self.pid: int = self.hello["pid"]
 
     # -- requests -----------------------------------------------------------

@@ -43,3 +43,22 @@ def per_core_ratio(a: Result, b: Result) -> float | None:
 def cores_text(a: Result, b: Result) -> str:
     """``1.9 vs 1.0 cores``: what both sides of a comparison kept busy."""
     return f"{cores_used(a) or 0:.1f} vs {cores_used(b) or 0:.1f} cores"
+
+
+ONE_LOOP_SERVER = "ran with one loop because the server side had one core"
+ONE_PROCESS_CLIENT = "ran with one process because the client side had one core"
+
+
+def one_loop_note(result: Result) -> str | None:
+    """Why a multi-core model's cell shows one loop, not its scaling: its side had one core; else None.
+
+    A multi-loop echo server saves ``server_loops`` (one per core it was given); the hybrid's client saves its
+    ``processes``. Where the side under test was given one core (a 2-core machine: its peer has the other) the
+    cell measured one loop, and the report must say so beside the figure.
+    """
+    extra = result.extra
+    if extra.get("server_loops") == 1 and extra.get("server_cores_given", extra.get("cores_given")) == 1:
+        return ONE_LOOP_SERVER
+    if result.workload == "tcp_client" and extra.get("processes") == 1 and extra.get("client_cores_given") == 1:
+        return ONE_PROCESS_CLIENT
+    return None

@@ -335,6 +335,7 @@ def caveats(run: Run, judged: Verdicts) -> list[str]:
         *_peer_caveats(run),
         *_coverage_caveats(run, judged),
         *_cores_caveats(run, cores),
+        *_one_loop_caveats(run),
     ]
     widths = [
         (c.ci[1] - c.ci[0]) / 2 / c.result.stats.median
@@ -439,6 +440,25 @@ def _cores_caveats(run: Run, cores: object) -> list[str]:
         + (f"; every other model at most {single:.1f}" if single is not None else "")
         + ". Their wins are marked with both sides' cores."
     ]
+
+
+def _one_loop_caveats(run: Run) -> list[str]:
+    """Multi-core models whose side under test had one core: those cells show one loop, not their scaling."""
+    by_note: dict[str, dict[str, int]] = {}
+    for r in run.results:
+        note = cost.one_loop_note(r)
+        if note:
+            models = by_note.setdefault(note, {})
+            models[r.model] = models.get(r.model, 0) + 1
+    return [
+        f"{', '.join(f'{m} ({_cells(n)})' for m, n in models.items())} {note}: the peer had the other core, so "
+        "these cells measure one loop (one process) of the model, not how it scales over cores."
+        for note, models in by_note.items()
+    ]
+
+
+def _cells(count: int) -> str:
+    return "1 cell" if count == 1 else f"{count} cells"
 
 
 def _process_caveats(run: Run) -> list[str]:

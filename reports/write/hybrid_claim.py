@@ -93,6 +93,8 @@ def seed_claim(heaviest: list[Verdict], machine_cores: int | None) -> str | None
                 if per_core >= 1
                 else f"per CPU second {fmt.ratio(1 / per_core)} behind"
             )
+        if one_loop := cost.one_loop_note(hybrid.result):
+            notes.append(one_loop)
         any_cores = any_cores or known
         text = f"{hybrid.result.workload}: {how}" + (f" ({'; '.join(notes)})" if notes else "")
         parts.append(text)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from reports.judge import cost
 from reports.judge.collector import OrderChange
 from reports.judge.groups import by_workload, geomean, panel_keys, series_order, value_key, varying
 from reports.judge.metrics import label as metric_label
@@ -172,7 +173,11 @@ def group_section(verdict: Verdict, schema: WorkloadSchema | None, charts: list[
             )
         )
     numeric = frozenset({0, 2, 3, 4, *range(5, 5 + len(columns)), 5 + len(columns)})
-    blocks: list[Paragraph | Table | Figure] = [Paragraph(lead(verdict)), Table(headers, tuple(table_rows), numeric)]
+    one_loop = [f"{c.result.label} {note}." for c in verdict.cells if (note := cost.one_loop_note(c.result))]
+    blocks: list[Paragraph | Table | Figure] = [
+        Paragraph(" ".join([lead(verdict), *one_loop])),
+        Table(headers, tuple(table_rows), numeric),
+    ]
     blocks.extend(c for c in charts if c.group == verdict.group)
     return Section(2, f"{workload} at {where}", tuple(blocks), open_)
 

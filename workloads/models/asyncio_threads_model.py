@@ -25,27 +25,48 @@ APIs and why:
   ``asyncio.Queue`` with ``loop.call_soon_threadsafe`` (the documented way into another thread's
   loop): what a hand-off between loops in two threads costs (a self-pipe wake-up and, on a GIL
   build, a GIL hand-over).
-- Echo server and client: not written in this round (one ``SO_REUSEPORT`` listener per loop
-  thread would be the design, as ``multiprocess_asyncio`` does per process).
-- HTTP server (``http_server``): not written in this round either (registry: cannot).
+- Echo server: every loop thread serves the port with a listener of its own, ``SO_REUSEPORT``
+  (``loop.create_server(..., reuse_port=True)``), and the same ``asyncio.Protocol`` echo with
+  ``pause_writing``/``resume_writing`` back-pressure as ``multiprocess_asyncio``'s processes: the code
+  is ``workloads.models.shared.multiloop_server``, each loop's coroutine handed over with
+  ``run_coroutine_threadsafe``. Why SO_REUSEPORT and not one listening socket shared through
+  ``create_server(sock=...)``, which threads could share: every loop's selector would watch that one
+  socket, each new connection would wake all of them, and asyncio's ``_accept_connection`` accepts
+  up to ``backlog`` connections per wake-up, so the loop that wins the GIL first takes a whole burst
+  of connections (the load generator opens its C at once) and the others serve none. The kernel's
+  4-tuple hash avoids both; its cost is an uneven split at small C, which every cell records
+  (``server_loop_connections``, each loop's accepted connections). On a GIL build the loops take
+  turns on one GIL, so the server cannot do more than about one core of Python work however many
+  loops it has: that is this model's finding there, and its ``parallel_loops`` (the cores its
+  utilisation is counted against) is 1; on a free-threaded build with the GIL off it is the number of
+  loops. Given one core it runs one loop (``server_loops``).
+- Echo client: one contiguous slice of the connections per loop (``asyncio_slices.client_slice``:
+  ``asyncio.open_connection`` streams, ``write`` then ``readexactly`` the echo, one task per
+  connection, the asyncio model's client); the window encloses submitting the slices and collecting
+  their crcs in connection order.
+- HTTP server (``http_server``, variant ``httptools`` only: the same-parser tier): the echo server's
+  shape, every loop thread serving the same-parser ``asyncio.Protocol``
+  (``workloads.models.shared.asyncio_http.SameParserProtocol``) on its own ``SO_REUSEPORT`` listener.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import sys
 import threading
 import time
 from collections.abc import Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from workloads.models.shared import asyncio_slices
+from workloads.models.shared import asyncio_slices, multiloop_server
 from workloads.models.shared.asyncio_code import loop_leftovers
 from workloads.runtime.cores import given_cores
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
 from workloads.specs.http_data import HttpApp
+from workloads.specs.http_server import SAME_PARSER
 from workloads.specs.ping_pong import exchanges
 
 T = TypeVar("T")
@@ -56,6 +77,8 @@ _loops: list[asyncio.AbstractEventLoop] = []
 _threads: list[threading.Thread] = []
 pool_startup_s: float | None = None
 """Seconds it took to start every loop thread (not part of any timed window)."""
+_server_facts: dict[str, object] = {}
+"""The echo server's shape once one started (loops, listener), and each loop's connections once it stopped."""
 
 
 def _run_loop(ready: threading.Event, loops: list[asyncio.AbstractEventLoop]) -> None:
@@ -100,8 +123,14 @@ def prepare() -> None:
     _start_loops()
 
 
-def setup_metrics() -> dict[str, float]:
-    return {} if pool_startup_s is None else {"pool_startup_s": pool_startup_s}
+def setup_metrics() -> dict[str, object]:
+    return {} if pool_startup_s is None else {"pool_startup_s": pool_startup_s, **_server_facts}
+
+
+def _gil_enabled() -> bool:
+    """Whether the GIL is on (``sys._is_gil_enabled``, 3.13+); every older build has one."""
+    is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
+    return bool(is_gil_enabled()) if is_gil_enabled is not None else True
 
 
 async def _count_leftovers() -> dict[str, int]:
@@ -200,14 +229,39 @@ NOT_WRITTEN = "not written yet for this model (registry: cannot)"
 
 
 def tcp_echo_server(variant: str, control: ServerControl) -> None:
-    raise NotImplementedError(NOT_WRITTEN)
+    if variant != "default":
+        raise ValueError(f"unknown echo server variant {variant!r}; this model offers ('default',)")
+    _serve_on_every_loop(control, None)
+
+
+def _serve_on_every_loop(control: ServerControl, app: HttpApp | None) -> None:
+    """Echo (or, given ``app``, the same-parser HTTP server) on every loop thread, one listener each."""
+    loops = _start_loops()
+    _server_facts.clear()
+    _server_facts.update(multiloop_server.server_facts(len(loops), parallel=1 if _gil_enabled() else len(loops)))
+    started: list[asyncio.AbstractEventLoop] = []
+
+    def start(port: int, control_path: str) -> Future[int]:
+        loop = loops[len(started)]
+        started.append(loop)
+        return asyncio.run_coroutine_threadsafe(multiloop_server.serve_one_loop(port, control_path, app), loop)
+
+    _server_facts["server_loop_connections"] = multiloop_server.serve_on_loops(control, len(loops), start)
 
 
 def tcp_client(
     variant: str, port: int, connections: int, message_size: int, round_trips: int, window: Window
 ) -> list[int]:
-    raise NotImplementedError(NOT_WRITTEN)
+    bounds = asyncio_slices.split(connections, len(_start_loops()))
+    with window:
+        futures = _submit(
+            [asyncio_slices.client_slice(port, start, stop, message_size, round_trips) for start, stop in bounds]
+        )
+        crcs = asyncio_slices.concatenate(futures)
+    return crcs
 
 
 def http_server(variant: str, control: ServerControl, app: HttpApp) -> None:
-    raise NotImplementedError(NOT_WRITTEN)
+    if variant != SAME_PARSER:
+        raise ValueError(f"unknown http_server variant {variant!r}; this model offers ('{SAME_PARSER}',)")
+    _serve_on_every_loop(control, app)

@@ -19,6 +19,9 @@ APIs and why:
   ``asyncio.run`` of a ``TaskGroup`` over its slice (``workloads.models.shared.asyncio_slices``) and
   returns its results; the window encloses submitting and collecting. timeout_cancel returns the
   indices that completed and the parent extends ``completed`` (objects are not shared).
+- Echo client: one contiguous slice of the connections per subinterpreter, each on ``asyncio.run``
+  of ``asyncio_slices.client_slice`` (``asyncio.open_connection`` streams, one task per
+  connection); the crcs come back pickled, concatenated in connection order.
 - Where the API is missing (3.11, or the backport not installed) the module raises
   ``ModelUnavailable`` at import with the reason and the fix; on 3.12/3.13 it first creates and
   closes one subinterpreter in a child process, because the 3.12 backport's C module can crash
@@ -26,9 +29,25 @@ APIs and why:
   worker.
 - ping_pong: not written in this round (a hand-off between two subinterpreters would go through
   ``interpreters.Queue``; registry: cannot).
-- Echo server and client: not written in this round (a listening socket cannot be handed to a
-  subinterpreter as an object; each would bind its own ``SO_REUSEPORT`` socket).
-- HTTP server (``http_server``): not written in this round either (registry: cannot).
+- Echo server: one loop per subinterpreter, each occupying one pool thread for the server's life
+  (``pool.submit(multiloop_server.serve_echo, port, control_path)``, ``given_cores()`` of them), each
+  binding its own ``SO_REUSEPORT`` listener on the port the parent reserved with a bound,
+  non-listening socket, and serving it with the suite's ``asyncio.Protocol`` echo
+  (``workloads.models.shared.multiloop_server``: the code ``multiprocess_asyncio`` and
+  ``asyncio_threads`` serve with; its docstring says why SO_REUSEPORT rather than one shared
+  socket). Why not hand the subinterpreters one listening socket by its file descriptor
+  (``socket.socket(fileno=fd)``): a socket object cannot cross between interpreters, and a second
+  socket object on the same number would close the descriptor when it is collected or closed, under
+  the parent's own socket (a double close that can hit an unrelated file opened meanwhile); a
+  ``dup`` per interpreter avoids that but is still one shared listener, with its thundering herd
+  and whole bursts accepted by one loop. With SO_REUSEPORT only a port number and the control
+  socket's path cross, as picklable arguments. Start, stop and a loop that dies are handled as in
+  the hybrid (control connections over a UNIX socket). Each subinterpreter has its own GIL, so
+  ``parallel_loops`` is the number of loops; their threads are the worker's, so the harness's CPU
+  reading of the worker's process group (every thread of every process) includes them.
+- HTTP server (``http_server``): cannot (registry): the same-parser tier's httptools is a C module that
+  refuses to load in a subinterpreter ("does not support loading in subinterpreters", httptools 0.9.0
+  on 3.13.0), and the echo server's protocol has no HTTP parser of its own to fall back on.
 """
 
 from __future__ import annotations
@@ -41,7 +60,7 @@ import time
 from concurrent.futures import Executor
 from typing import Any
 
-from workloads.models.shared import asyncio_slices
+from workloads.models.shared import asyncio_slices, multiloop_server
 from workloads.runtime.cores import given_cores
 from workloads.runtime.errors import ModelUnavailable
 from workloads.runtime.server_control import ServerControl
@@ -92,6 +111,8 @@ _pool: Executor | None = None
 _pool_size = 0
 pool_startup_s: float | None = None
 """Seconds it took to start and warm the subinterpreter pool (not part of any timed window)."""
+_server_facts: dict[str, object] = {}
+"""The echo server's shape once one started (loops, listener), and each loop's connections once it stopped."""
 
 
 def _get_pool() -> tuple[Executor, int]:
@@ -118,8 +139,8 @@ def prepare() -> None:
     _get_pool()
 
 
-def setup_metrics() -> dict[str, float]:
-    return {} if pool_startup_s is None else {"pool_startup_s": pool_startup_s}
+def setup_metrics() -> dict[str, object]:
+    return {} if pool_startup_s is None else {"pool_startup_s": pool_startup_s, **_server_facts}
 
 
 def sleep_fanout(variant: str, n: int, delay: float, window: Window) -> list[tuple[int, float]]:
@@ -156,13 +177,28 @@ def ping_pong(variant: str, handoffs: int, window: Window) -> tuple[list[int], l
 
 
 def tcp_echo_server(variant: str, control: ServerControl) -> None:
-    raise NotImplementedError(NOT_WRITTEN)
+    if variant != "default":
+        raise ValueError(f"unknown echo server variant {variant!r}; this model offers ('default',)")
+    pool, size = _get_pool()
+    _server_facts.clear()
+    _server_facts.update(multiloop_server.server_facts(size, parallel=size))
+    _server_facts["server_loop_connections"] = multiloop_server.serve_on_loops(
+        control, size, lambda port, path: pool.submit(multiloop_server.serve_echo, port, path)
+    )
 
 
 def tcp_client(
     variant: str, port: int, connections: int, message_size: int, round_trips: int, window: Window
 ) -> list[int]:
-    raise NotImplementedError(NOT_WRITTEN)
+    pool, size = _get_pool()
+    bounds = asyncio_slices.split(connections, size)
+    with window:
+        futures = [
+            pool.submit(asyncio_slices.run_client_slice, port, start, stop, message_size, round_trips)
+            for start, stop in bounds
+        ]
+        crcs = asyncio_slices.concatenate(futures)
+    return crcs
 
 
 def http_server(variant: str, control: ServerControl, app: HttpApp) -> None:

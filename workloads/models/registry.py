@@ -53,8 +53,6 @@ class Model:
     unranked_variants: Mapping[tuple[str, str], str] = field(default_factory=dict, hash=False)
     """(workload, variant) -> why its figure does not measure the same work as the other rows (saved as
     ``unranked``): shown beside them, never ranked against them."""
-    one_process_per_core: bool = False
-    """The model runs one process per core it is given (the hybrid); given one core it is one process."""
     package: bool = False
     """The model is ``<name>_model/model.py`` (it has private helpers beside it)."""
     module_path: str = ""
@@ -146,14 +144,16 @@ EAGER_PROFILES: Mapping[str | tuple[str, str], tuple[str, ...]] = {
 }
 """The default profile measures eager tasks on sleep_fanout only (its budget); full measures all three."""
 EAGER_NEEDS = {"eager": ((3, 12), "asyncio.eager_task_factory is new in 3.12")}
-NO_ECHO_YET = "its echo server and client are not written yet"
 NO_HANDOFF_YET = "a hand-off between two subinterpreters (interpreters.Queue) is not written yet"
 EAGER_WORKLOADS = {"sleep_fanout": EAGER, "timeout_cancel": EAGER, "cpu_mixed": EAGER}
 SAME_PARSER = "httptools"
 """The same-parser HTTP tier (``workloads.specs.http_server.SAME_PARSER``): httptools over the model's own sockets."""
 ASYNCIO_HTTP = ("uvicorn", "aiohttp", SAME_PARSER)
 """uvicorn with a bare ASGI app (the server FastAPI runs on, the more used), aiohttp.web, the same parser."""
-NO_MULTICORE_HTTP_YET = "its multi-core HTTP server is not written yet"
+NO_HTTPTOOLS_IN_SUBINTERPRETERS = (
+    "its HTTP server would run the same parser (httptools) in every subinterpreter, and httptools' C module "
+    "refuses to load there (ImportError: does not support loading in subinterpreters)"
+)
 
 MODELS: dict[str, Model] = {
     m.name: m
@@ -237,9 +237,8 @@ MODELS: dict[str, Model] = {
             "processes",
             (),
             "one asyncio process per core",
-            cannot=(("http_server", NO_MULTICORE_HTTP_YET),),
+            variants={"http_server": (SAME_PARSER,)},
             package=True,
-            one_process_per_core=True,
         ),
         Model(
             "threads",
@@ -280,7 +279,7 @@ MODELS: dict[str, Model] = {
             "threads",
             (),
             "one asyncio loop per core, each in a thread of one process",
-            cannot=(("tcp_echo", NO_ECHO_YET), ("tcp_client", NO_ECHO_YET), ("http_server", NO_MULTICORE_HTTP_YET)),
+            variants={"http_server": (SAME_PARSER,)},
         ),
         Model(
             "interpreters_asyncio",
@@ -288,10 +287,8 @@ MODELS: dict[str, Model] = {
             (),
             "one asyncio loop per subinterpreter, each with its own GIL (PEP 684/734)",
             cannot=(
-                ("tcp_echo", NO_ECHO_YET),
-                ("tcp_client", NO_ECHO_YET),
                 ("ping_pong", NO_HANDOFF_YET),
-                ("http_server", NO_MULTICORE_HTTP_YET),
+                ("http_server", NO_HTTPTOOLS_IN_SUBINTERPRETERS),
             ),
             needs_python=((3, 12), "subinterpreters with their own GIL: PEP 684, 3.12; the PEP 734 API"),
         ),

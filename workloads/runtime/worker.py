@@ -228,7 +228,7 @@ def serve_until_stopped(
     stop = read_frame(request_fd)
     if stop.get("op") != "stop":
         raise RuntimeError(f"the server returned before it was asked to stop (next request: {stop})")
-    return {"event": "stopped"}
+    return {"event": "stopped", "setup": setup_metrics(model)}  # what only the end knows (connections per loop)
 
 
 def main(model_name: str, request_fd: int, reply_fd: int) -> int:

@@ -22,17 +22,9 @@ APIs and why:
 - cpu_mixed: ``asyncio.sleep`` then ``cpu_work.burn`` per task; the slice's
   results in task order. The burns of one child serialise on its GIL, but each
   child has its own, so the pool uses every core.
-- Echo server: ``loop.create_server(..., reuse_port=True)`` binds
-  ``SO_REUSEPORT`` so every child has its own listening socket on the same port
-  and the kernel spreads connections across them; an ``asyncio.Protocol`` echoes
-  with ``transport.write`` and pauses reading while the transport's write buffer
-  is above its high-water mark (flow control). Protocols rather than streams:
-  less server CPU per echo than a ``StreamReader``/``drain`` loop (figures in
-  MEASUREMENTS.md). asyncio sets ``TCP_NODELAY`` on
-  every TCP transport (since 3.7). A UNIX-socket control connection to the
-  parent carries the start and stop signals: the child connects once it listens
-  (the parent counts these connections), and the parent closing it is the stop
-  signal (it also stops the child if the parent dies).
+- Echo server: ``workloads.models.shared.multiloop_server.serve_echo`` (one
+  ``SO_REUSEPORT`` listener and an ``asyncio.Protocol`` per child; the parent
+  submits it by reference), the serving code the other multi-loop models share.
 - Echo client: ``asyncio.open_connection`` streams, one task per connection.
   ``writer.write`` without ``drain``: the closed loop bounds the write buffer to
   one message, and draining before reading could deadlock on messages larger
@@ -57,10 +49,9 @@ from time import perf_counter
 
 from workloads.runtime import allocator
 from workloads.specs.cpu_work import burn
-from workloads.specs.echo_data import ECHO_HOST, LISTEN_BACKLOG, message
+from workloads.specs.echo_data import ECHO_HOST, message
 
 _PR_SET_PDEATHSIG = 1
-STOP_CLOSE_TIMEOUT_S = 5.0
 READ_CHUNK_BYTES = 1 << 16
 
 TOKEN = struct.Struct("<Q")
@@ -152,63 +143,6 @@ async def _cpu_mixed_slice(start: int, stop: int, delay: float, work: int) -> li
 def cpu_mixed_slice(start: int, stop: int, delay: float, work: int) -> list[int]:
     """Tasks ``start``..``stop - 1`` of ``cpu_mixed``; their results in task order."""
     return asyncio.run(_cpu_mixed_slice(start, stop, delay, work))
-
-
-# -- echo server ------------------------------------------------------------------
-
-
-class _EchoProtocol(asyncio.Protocol):
-    def __init__(self, transports: set[asyncio.Transport]) -> None:
-        self._transports = transports
-        self._transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        self._transports.add(transport)
-
-    def data_received(self, data: bytes) -> None:
-        assert self._transport is not None
-        self._transport.write(data)
-
-    def pause_writing(self) -> None:  # the peer reads slower than it sends: stop reading
-        assert self._transport is not None
-        self._transport.pause_reading()
-
-    def resume_writing(self) -> None:
-        assert self._transport is not None
-        if not self._transport.is_closing():
-            self._transport.resume_reading()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._transport is not None:
-            self._transports.discard(self._transport)
-
-
-async def _serve_echo(port: int, control_path: str) -> None:
-    loop = asyncio.get_running_loop()
-    transports: set[asyncio.Transport] = set()
-    server = await loop.create_server(
-        lambda: _EchoProtocol(transports), ECHO_HOST, port, reuse_port=True, backlog=LISTEN_BACKLOG
-    )
-    try:
-        reader, writer = await asyncio.open_unix_connection(control_path)
-        try:
-            await reader.read()  # returns at EOF: the parent's stop signal
-        finally:
-            writer.close()
-    finally:
-        server.close()
-        for transport in list(transports):
-            transport.abort()
-        await asyncio.sleep(0)  # let the aborted transports run connection_lost and close their sockets
-        await asyncio.wait_for(server.wait_closed(), STOP_CLOSE_TIMEOUT_S)
-
-
-def serve_echo(port: int, control_path: str) -> int:
-    """Serve echo on ``(ECHO_HOST, port)`` with SO_REUSEPORT until the control connection closes."""
-    asyncio.run(_serve_echo(port, control_path))
-    return os.getpid()
 
 
 # -- echo client ------------------------------------------------------------------

@@ -35,18 +35,18 @@ APIs and why:
 - cpu_mixed: one contiguous slice per process; each child sleeps and then burns
   per task and returns its slice's results; the parent concatenates them in task
   order.
-- Echo server: the parent binds one ``SO_REUSEPORT`` socket to
-  ``(ECHO_HOST, 0)`` to get a free port and keeps it bound but NOT listening
-  until the end: it reserves the port (a process without SO_REUSEPORT under our
-  uid cannot take it) yet receives no connections, because TCP hands SYNs only
-  to listening sockets. Each child then binds and listens on that port with
-  ``SO_REUSEPORT`` and serves it with an asyncio protocol; the kernel spreads new
-  connections across the children. A child connects to the parent's UNIX
-  control socket once it listens; the parent calls ``control.listening`` after
-  all of them did, waits for ``control.stop_fd`` with ``selectors`` (also
-  watching the control connections, so a child that dies is an error, not a
-  hang), then closes the control connections (the children's stop signal) and
-  waits for the children's futures.
+- Echo server: one loop per pool process, each with its own ``SO_REUSEPORT``
+  listener on one port, started and stopped by
+  ``workloads.models.shared.multiloop_server`` (the code ``asyncio_threads`` and
+  ``interpreters_asyncio`` serve with too; its docstring says why SO_REUSEPORT
+  and not one shared socket): the parent reserves the port with a bound,
+  non-listening socket, each child listens on it and connects to the parent's
+  UNIX control socket, and a child that dies is an error, not a hang. Given one
+  core (a 2-core machine: the load generator has the other) it is one process,
+  one loop: the cell runs and says so (``server_loops``), it is not presented
+  as the hybrid's scaling. ``server_loops``, ``listener`` and, once the server
+  stopped, ``server_loop_connections`` (connections each child accepted) are
+  reported by ``setup_metrics``.
 - Echo client: one contiguous slice of the connections per process, each child
   runs its connections with asyncio streams and returns their crcs; the parent
   concatenates them in connection order.
@@ -62,8 +62,11 @@ APIs and why:
   accepts its connection before the window; the window covers the M
   hand-offs only (the child already runs), opened in the parent's coroutine
   before the first token is written and closed when the last one was read.
-- HTTP server (``http_server``): not written in this round (registry: cannot); it would take the echo
-  server's shape, one ``SO_REUSEPORT`` HTTP server per process.
+- HTTP server (``http_server``, variant ``httptools`` only: the same-parser tier): the echo server's
+  shape, one ``SO_REUSEPORT`` loop per process, each serving the same-parser ``asyncio.Protocol``
+  (``workloads.models.shared.asyncio_http.SameParserProtocol``) through
+  ``multiloop_server.serve_http``; the ``HttpApp`` is pickled to every child. No own-server tier:
+  uvicorn's multi-process mode (``--workers``) is its own supervisor, not this model's pool.
 """
 
 from __future__ import annotations
@@ -75,27 +78,26 @@ import selectors
 import socket
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures import wait as wait_futures
 from typing import Any
 
 from workloads.models.multiprocess_asyncio_model import children
+from workloads.models.shared import multiloop_server
 from workloads.models.shared.asyncio_slices import concatenate, split
 from workloads.runtime.cores import given_cores
 from workloads.runtime.server_control import ServerControl
 from workloads.runtime.window import Window
-from workloads.specs.echo_data import ECHO_HOST
 from workloads.specs.http_data import HttpApp
+from workloads.specs.http_server import SAME_PARSER
 from workloads.specs.ping_pong import exchanges
 
 ECHO_VARIANTS: tuple[str, ...] = ("default",)
 
 WARM_UP_TIMEOUT_S = 60.0
 SERVER_START_TIMEOUT_S = 30.0
-SERVER_STOP_TIMEOUT_S = 10.0
 PONG_RESULT_TIMEOUT_S = 30.0
-HTTP_NOT_WRITTEN = "its multi-core HTTP server is not written yet (registry: cannot)"
+HTTP_VARIANTS: tuple[str, ...] = (SAME_PARSER,)
 
 LEFTOVERS_UNOBSERVABLE = (
     "the tasks run in the pool's processes, each slice in its own asyncio.run, which cancels whatever is "
@@ -106,6 +108,8 @@ _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
 pool_startup_s: float | None = None
 """Seconds it took to start and warm the process pool (not part of any timed window)."""
+_server_facts: dict[str, object] = {}
+"""The echo server's shape once one started (loops, listener), and each loop's connections once it stopped."""
 
 
 def _get_pool() -> tuple[ProcessPoolExecutor, int]:
@@ -136,9 +140,12 @@ def _get_pool() -> tuple[ProcessPoolExecutor, int]:
     return _pool, _pool_size
 
 
-def setup_metrics() -> dict[str, float]:
-    """One-off costs outside every window, once the pool exists: its start-up and its size."""
-    return {} if pool_startup_s is None else {"pool_startup_s": pool_startup_s, "processes": _pool_size}
+def setup_metrics() -> dict[str, object]:
+    """One-off costs outside every window, once the pool exists: its start-up and its size; with an echo
+    server, its loops (one per process), its listener and, once it stopped, each loop's connections."""
+    if pool_startup_s is None:
+        return {}
+    return {"pool_startup_s": pool_startup_s, "processes": _pool_size, **_server_facts}
 
 
 def prepare() -> None:
@@ -184,19 +191,6 @@ def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> 
 # -- echo server ----------------------------------------------------------------
 
 
-def _reserve_port() -> socket.socket:
-    """A bound, non-listening SO_REUSEPORT socket: holds a free port for the children."""
-    reserve = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        reserve.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        reserve.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        reserve.bind((ECHO_HOST, 0))
-    except BaseException:
-        reserve.close()
-        raise
-    return reserve
-
-
 def _raise_if_a_child_ended(futures: Sequence[Future[Any]]) -> None:
     for future in futures:
         if future.done():
@@ -223,46 +217,17 @@ def _accept_children(
     return connections
 
 
-def _wait_for_stop(stop_fd: int, child_connections: list[socket.socket]) -> None:
-    with selectors.DefaultSelector() as selector:
-        selector.register(stop_fd, selectors.EVENT_READ)
-        for connection in child_connections:
-            selector.register(connection, selectors.EVENT_READ)
-        while True:
-            for key, _ in selector.select():
-                if key.fileobj == stop_fd:
-                    return
-                raise RuntimeError("an echo server child closed its control connection (it died) before the stop")
-
-
 def tcp_echo_server(variant: str, control: ServerControl) -> None:
     if variant not in ECHO_VARIANTS:
         raise ValueError(f"unknown echo server variant {variant!r}; this model offers {ECHO_VARIANTS}")
     pool, size = _get_pool()
-    with (
-        tempfile.TemporaryDirectory(prefix="corobench-mpa-") as control_dir,
-        _reserve_port() as reserve,
-        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as control_listener,
-    ):
-        port = reserve.getsockname()[1]
-        control_path = os.path.join(control_dir, "control")
-        control_listener.bind(control_path)
-        control_listener.listen(size)
-        futures = [pool.submit(children.serve_echo, port, control_path) for _ in range(size)]
-        child_connections: list[socket.socket] = []
-        try:
-            child_connections = _accept_children(control_listener, futures, size)
-            control.listening(port)
-            _wait_for_stop(control.stop_fd, child_connections)
-        finally:
-            for connection in child_connections:
-                connection.close()  # EOF on the control connection: the child stops serving
-            control_listener.close()  # a child still starting fails to connect, and stops
-            _, pending = wait_futures(futures, timeout=SERVER_STOP_TIMEOUT_S)
-        if pending:
-            raise TimeoutError(f"{len(pending)} echo server children did not stop within {SERVER_STOP_TIMEOUT_S} s")
-        for future in futures:
-            future.result()
+    _serve_on_children(control, size, lambda port, path: pool.submit(multiloop_server.serve_echo, port, path))
+
+
+def _serve_on_children(control: ServerControl, size: int, start: Callable[[int, str], Future[int]]) -> None:
+    _server_facts.clear()
+    _server_facts.update(multiloop_server.server_facts(size, parallel=size))
+    _server_facts["server_loop_connections"] = multiloop_server.serve_on_loops(control, size, start)
 
 
 # -- echo client ----------------------------------------------------------------
@@ -285,7 +250,10 @@ def tcp_client(
 
 
 def http_server(variant: str, control: ServerControl, app: HttpApp) -> None:
-    raise NotImplementedError(HTTP_NOT_WRITTEN)
+    if variant not in HTTP_VARIANTS:
+        raise ValueError(f"unknown http_server variant {variant!r}; this model offers {HTTP_VARIANTS}")
+    pool, size = _get_pool()
+    _serve_on_children(control, size, lambda port, path: pool.submit(multiloop_server.serve_http, port, path, app))
 
 
 # -- ping_pong --------------------------------------------------------------------

@@ -156,10 +156,10 @@ async def _serve_aiohttp(control: ServerControl, app: HttpApp) -> None:
 # -- httptools (the same parser) ----------------------------------------------
 
 
-class _SameParserProtocol(asyncio.Protocol):
+class SameParserProtocol(asyncio.Protocol):
     """Feeds the parser; answers each completed request with ``app.response``, in order."""
 
-    def __init__(self, app: HttpApp, open_protocols: set[_SameParserProtocol]) -> None:
+    def __init__(self, app: HttpApp, open_protocols: set[SameParserProtocol]) -> None:
         self._response = app.response
         self._io_s = app.io_s
         self._open = open_protocols
@@ -219,8 +219,8 @@ class _SameParserProtocol(asyncio.Protocol):
 
 async def _serve_same_parser(control: ServerControl, app: HttpApp) -> None:
     loop = asyncio.get_running_loop()
-    protocols: set[_SameParserProtocol] = set()
-    server = await loop.create_server(lambda: _SameParserProtocol(app, protocols), ECHO_HOST, 0, backlog=LISTEN_BACKLOG)
+    protocols: set[SameParserProtocol] = set()
+    server = await loop.create_server(lambda: SameParserProtocol(app, protocols), ECHO_HOST, 0, backlog=LISTEN_BACKLOG)
     control.listening(server.sockets[0].getsockname()[1])
     await _wait_readable(control.stop_fd)
     server.close()

@@ -3,7 +3,8 @@
 ``asyncio_threads`` runs one slice per loop thread, ``interpreters_asyncio`` one per subinterpreter.
 Task ``i`` of a slice keeps its global index, so the slices' results concatenate to the whole
 round's. The same forms as the single-loop asyncio code: ``asyncio.TaskGroup`` for fan-out,
-``asyncio.sleep``, ``asyncio.timeout`` per task (3.11+). No import-time side effects: a
+``asyncio.sleep``, ``asyncio.timeout`` per task (3.11+); the echo client's connections with
+``asyncio.open_connection`` streams (``write``, ``readexactly``), one task each. No import-time side effects: a
 subinterpreter imports this module to run the plain-function wrappers below (``*_slice``), each of
 which runs its slice on a fresh loop with ``asyncio.run`` (about 0.3 ms, paid by every slice in
 parallel, as in ``multiprocess_asyncio``'s children).
@@ -15,11 +16,13 @@ import asyncio
 import contextlib
 import threading
 import time
+import zlib
 from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import TypeVar
 
 from workloads.specs.cpu_work import burn
+from workloads.specs.echo_data import ECHO_HOST, message
 
 T = TypeVar("T")
 
@@ -63,6 +66,29 @@ async def cpu_mixed_slice(start: int, stop: int, delay: float, work: int) -> lis
     return [task.result() for task in tasks]
 
 
+async def _client_connection(index: int, port: int, size: int, round_trips: int) -> int:
+    reader, writer = await asyncio.open_connection(ECHO_HOST, port)
+    payload = message(index, size)
+    crc = 0
+    try:
+        for _ in range(round_trips):
+            # No drain(): one message is in flight at a time, so the write buffer is bounded by it,
+            # and draining before reading could deadlock once a message outgrows the socket buffers.
+            writer.write(payload)
+            crc = zlib.crc32(await reader.readexactly(size), crc)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    return crc
+
+
+async def client_slice(port: int, start: int, stop: int, size: int, round_trips: int) -> list[int]:
+    """Echo connections ``start``..``stop - 1`` (asyncio streams, as the asyncio model's client); their crcs."""
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(_client_connection(i, port, size, round_trips)) for i in range(start, stop)]
+    return [task.result() for task in tasks]
+
+
 # -- plain functions (what a subinterpreter is asked to call) -------------------------
 
 
@@ -79,6 +105,10 @@ def run_timeout_cancel_slice(start: int, delays: list[float], deadline: float) -
 
 def run_cpu_mixed_slice(start: int, stop: int, delay: float, work: int) -> list[int]:
     return asyncio.run(cpu_mixed_slice(start, stop, delay, work))
+
+
+def run_client_slice(port: int, start: int, stop: int, size: int, round_trips: int) -> list[int]:
+    return asyncio.run(client_slice(port, start, stop, size, round_trips))
 
 
 def warm_up(hold_s: float) -> int:
