@@ -1,8 +1,9 @@
 """The report's answer to the seed's claim that "multiprocess + coroutines is the best practice".
 
-``seed_claim`` is the decision page's paragraph: per workload (at its heaviest parameters), the hybrid
-against single-loop asyncio's default variant, the cores each kept busy, the CPU seconds each spent a
-round, and what the machine's cores allowed. ``hybrid_sentences`` (the advice section) is
+``seed_claim`` is the decision page's paragraph: per closed-loop workload (at its heaviest parameters),
+each multi-core model (the hybrid, loops in threads, loops in subinterpreters) against single-loop asyncio
+running the same server code, the cores each was given and kept busy, its loops, the CPU seconds each
+spent a round, and what the machine's cores allowed. ``hybrid_sentences`` (the advice section) is
 generated from the groups of a run in which ``multiprocess_asyncio`` ran (in practice ``cpu_mixed``): for
 each amount of CPU work per task, how the hybrid compares with the fastest single-process production
 model that measured itself, and from which work level on, if any, the hybrid wins, which needs both a
@@ -13,6 +14,7 @@ medians and the intervals of ``reports.judge.ranking``.
 from __future__ import annotations
 
 from reports.judge import cost
+from reports.judge.latency import is_open_loop
 from reports.judge.ranking import BASELINE_MODEL, RANKED, Judged, Verdict, separated
 from reports.write import fmt
 
@@ -66,52 +68,110 @@ def hybrid_sentences(groups: list[Verdict]) -> list[str]:
     return [claim, *sentences]
 
 
+MULTI_CORE = (HYBRID, "asyncio_threads", "interpreters_asyncio")
+"""The models that spread asyncio over cores: loops in processes, in threads, in subinterpreters."""
+LIKE_FOR_LIKE = {"tcp_echo": "protocol", "http_server": "httptools"}
+"""asyncio's variant that runs the multi-core models' own server code on one loop (their echo is an
+``asyncio.Protocol``, their HTTP the same-parser Protocol): against asyncio's default (streams, uvicorn) a
+multi-core server's lead would mix the cores with a cheaper server."""
+
+
 def seed_claim(heaviest: list[Verdict], machine_cores: int | None) -> str | None:
-    """The hybrid against single-loop asyncio per workload, with the cores both used; None without both."""
+    """The multi-core models against single-loop asyncio per workload, with the cores and loops each had.
+
+    Per workload (at its heaviest parameters) each multi-core model's default cell is set against asyncio's
+    cell with the same server code (``LIKE_FOR_LIKE``; elsewhere asyncio's default variant). Each comparison
+    says the cores the side under test was given and used, its loops, and why it ran one loop where it did;
+    None without any comparison.
+    """
     parts = []
     faster_with_cores = 0
     any_cores = False
+    one_core_workloads: list[str] = []
     for verdict in heaviest:
-        hybrid = _default_cell(verdict, HYBRID)
-        single = _default_cell(verdict, BASELINE_MODEL)
-        if hybrid is None or single is None or hybrid.role != RANKED or single.role != RANKED:
+        if is_open_loop(verdict.cells[0].result.workload if verdict.cells else ""):
+            continue  # ranked by capacity brackets, not medians: the matrix's latency columns show them
+        single = _asyncio_cell(verdict)
+        if single is None or single.role != RANKED:
             continue
-        ratio = single.result.stats.median / hybrid.result.stats.median
-        if not separated(hybrid, single):
-            how = "tied"
-        elif ratio >= 1:
-            how = f"{fmt.ratio(ratio)} faster"
-            faster_with_cores += cost.used_more_cores(hybrid.result, single.result)
-        else:
-            how = f"{fmt.ratio(1 / ratio)} slower"
-        known = cost.cores_used(hybrid.result) is not None and cost.cores_used(single.result) is not None
-        notes = [cost.cores_text(hybrid.result, single.result)] if known else []
-        per_core = cost.per_core_ratio(hybrid.result, single.result)
-        if per_core is not None:
-            notes.append(
-                f"per CPU second {fmt.ratio(per_core)} ahead"
-                if per_core >= 1
-                else f"per CPU second {fmt.ratio(1 / per_core)} behind"
-            )
-        if one_loop := cost.one_loop_note(hybrid.result):
-            notes.append(one_loop)
-        any_cores = any_cores or known
-        text = f"{hybrid.result.workload}: {how}" + (f" ({'; '.join(notes)})" if notes else "")
-        parts.append(text)
+        comparisons = []
+        for model in MULTI_CORE:
+            cell = _default_cell(verdict, model)
+            if cell is None or cell.role != RANKED:
+                continue
+            text, won_with_cores, known = _comparison(cell, single)
+            comparisons.append(f"{model} {text}")
+            faster_with_cores += won_with_cores
+            any_cores = any_cores or known
+            workload = cell.result.workload
+            if cost.one_loop_note(cell.result) and workload not in one_core_workloads:
+                one_core_workloads.append(workload)
+        if comparisons:
+            parts.append(f"{single.result.workload} (against {single.label}): " + ", ".join(comparisons))
     if not parts:
         return None
     cores = f"{machine_cores} cores" if machine_cores else "this machine's cores"
-    return (
-        f"Processes plus coroutines, tested: {HYBRID} against single-loop asyncio at each workload's heaviest "
-        f"parameters, on {cores} shared with the load generator where there is one: "
-        + "; ".join(parts)
-        + (
-            f". {faster_with_cores} of its wins came with more cores busy than asyncio's one; a machine with more "
-            "cores gives the hybrid more room, and a loaded one less."
-            if any_cores
-            else ". This run did not record the cores each side used."
-        )
+    text = (
+        f"Processes plus coroutines, tested: the multi-core models against single-loop asyncio running the same "
+        f"server code, at each workload's heaviest parameters, on {cores} shared with the load generator where "
+        "there is one. " + "; ".join(parts) + "."
     )
+    if any_cores:
+        text += (
+            f" {faster_with_cores} of their wins came with more cores busy than asyncio's one; a machine with more "
+            "cores gives them more room, and a loaded one less."
+        )
+    else:
+        text += " This run did not record the cores each side used."
+    if one_core_workloads:
+        text += (
+            f" What this machine's cores allowed: in {', '.join(one_core_workloads)} the server side had one core "
+            "(the load generator on this machine had the other), so those cells measure one loop against one loop; "
+            "the peers on another host (--peer-host) give the server every core."
+        )
+    return text
+
+
+def _comparison(cell: Judged, single: Judged) -> tuple[str, bool, bool]:
+    """``1.9x faster (2 cores given, 2 loops; 1.9 vs 1.0 cores; …)``, whether it won with more cores, and
+    whether both sides' cores are known."""
+    ratio = single.result.stats.median / cell.result.stats.median
+    won_with_cores = False
+    if not separated(cell, single):
+        how = "tied"
+    elif ratio >= 1:
+        how = f"{fmt.ratio(ratio)} faster"
+        won_with_cores = cost.used_more_cores(cell.result, single.result)
+    else:
+        how = f"{fmt.ratio(1 / ratio)} slower"
+    extra = cell.result.extra
+    notes = []
+    given = extra.get("server_cores_given", extra.get("cores_given"))
+    loops = extra.get("server_loops", extra.get("processes"))
+    if given is not None or loops is not None:
+        shape = [f"{given} {'core' if given == 1 else 'cores'} given"] if given is not None else []
+        if loops is not None:
+            shape.append(f"{loops} {'loop' if loops == 1 else 'loops'}")
+        notes.append(", ".join(shape))
+    known = cost.cores_used(cell.result) is not None and cost.cores_used(single.result) is not None
+    if known:
+        notes.append(cost.cores_text(cell.result, single.result))
+    per_core = cost.per_core_ratio(cell.result, single.result)
+    if per_core is not None:
+        notes.append(
+            f"per CPU second {fmt.ratio(per_core)} ahead"
+            if per_core >= 1
+            else f"per CPU second {fmt.ratio(1 / per_core)} behind"
+        )
+    return how + (f" ({'; '.join(notes)})" if notes else ""), won_with_cores, known
+
+
+def _asyncio_cell(verdict: Verdict) -> Judged | None:
+    """asyncio's cell with the multi-core models' server code where the workload has one, else its default."""
+    variant = LIKE_FOR_LIKE.get(verdict.cells[0].result.workload) if verdict.cells else None
+    if variant is None:
+        return _default_cell(verdict, BASELINE_MODEL)
+    return next((c for c in verdict.cells if c.result.model == BASELINE_MODEL and c.result.variant == variant), None)
 
 
 def _default_cell(verdict: Verdict, model: str) -> Judged | None:
