@@ -40,7 +40,6 @@ SERVERS = [("gevent", "pywsgi"), ("greenlet", "httptools")]
 """Two servers of different speed and make: a match at both is not a coincidence of one."""
 
 
-
 def best(runs: list[float]) -> float:
     """A client's figure: its best run (interference on a shared machine only ever slows a run)."""
     return max(runs)

@@ -17,8 +17,16 @@ from tests.test_reports_judgement import rounds, stats_of
 ECHO_GROUP = "tcp_echo[connections=10,message_size=1024]"
 
 
-def echo(model: str, variant: str | None, seconds: float, default: bool = True, **extra: Any) -> Result:
-    info = {"model": model, "workload": "tcp_echo", "default_variant": default, "bottleneck": "under_test", **extra}
+def echo(
+    model: str, variant: str | None, seconds: float, default: bool = True, extra: dict[str, Any] | None = None
+) -> Result:
+    info = {
+        "model": model,
+        "workload": "tcp_echo",
+        "default_variant": default,
+        "bottleneck": "under_test",
+        **(extra or {}),
+    }
     return Result(
         group=ECHO_GROUP,
         name=f"test_tcp_echo[{model}-{variant}]",
@@ -32,7 +40,7 @@ def echo(model: str, variant: str | None, seconds: float, default: bool = True, 
     )
 
 
-ONE_LOOP = {"server_loops": 1, "parallel_loops": 1, "server_cores_given": 1}
+ONE_LOOP: dict[str, Any] = {"server_loops": 1, "parallel_loops": 1, "server_cores_given": 1}
 
 
 def test_the_hybrid_is_set_against_asyncios_protocol_server_not_its_streams() -> None:
@@ -41,7 +49,7 @@ def test_the_hybrid_is_set_against_asyncios_protocol_server_not_its_streams() ->
         [
             echo("asyncio", "streams", 0.0015),
             echo("asyncio", "protocol", 0.0010, default=False),
-            echo("multiprocess_asyncio", None, 0.0010, **ONE_LOOP),
+            echo("multiprocess_asyncio", None, 0.0010, extra=ONE_LOOP),
         ],
     )
     claim = seed_claim([verdict], 2)
@@ -52,14 +60,14 @@ def test_the_hybrid_is_set_against_asyncios_protocol_server_not_its_streams() ->
 
 
 def test_every_multi_core_model_is_compared_and_a_faster_one_says_so() -> None:
-    two_loops = {"server_loops": 2, "parallel_loops": 2, "server_cores_given": 2}
+    two_loops: dict[str, Any] = {"server_loops": 2, "parallel_loops": 2, "server_cores_given": 2}
     verdict = judge_group(
         ECHO_GROUP,
         [
             echo("asyncio", "streams", 0.0015),
             echo("asyncio", "protocol", 0.0010, default=False),
-            echo("multiprocess_asyncio", None, 0.0005, **two_loops),
-            echo("asyncio_threads", None, 0.0010, **{**two_loops, "parallel_loops": 1}),
+            echo("multiprocess_asyncio", None, 0.0005, extra=two_loops),
+            echo("asyncio_threads", None, 0.0010, extra={**two_loops, "parallel_loops": 1}),
         ],
     )
     claim = seed_claim([verdict], 3)
