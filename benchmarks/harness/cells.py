@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import resource
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,14 +147,17 @@ def cells_for(
     profile: str,
     interpreters: list[PreparedInterpreter] | None = None,
     gc_regimes: tuple[str, ...] | None = None,
+    model_interpreters: Mapping[str, PreparedInterpreter] | None = None,
 ) -> list[Cell]:
     """Every cell of one workload: parameters in grid order, then models, their variants, the interpreters,
     the collector regimes (``gc_regimes`` from ``--gc``, else the workload's own choice for the profile).
 
+    Without ``--python``, a model in ``model_interpreters`` (named in ``--models`` but too new for the pytest
+    process's Python) runs under the newer interpreter found for it, and its cells name it.
+
     A workload that reuses another's model functions (``variants_from``) gets that workload's variants.
     """
     definition = BY_NAME[workload]
-    targets: list[PreparedInterpreter | None] = list(interpreters) if interpreters else [None]
     cells = []
     offered_for = definition.variant_workload
     for params in definition.grid(profile):
@@ -167,6 +171,9 @@ def cells_for(
                     continue  # a (workload, variant) entry of this workload's own keeps the variant to fewer profiles
                 if not definition.measures_variant(profile, params, default=variant == variants[0]):
                     continue
+                targets: list[PreparedInterpreter | None] = (
+                    list(interpreters) if interpreters else [(model_interpreters or {}).get(model)]
+                )
                 for interpreter in targets:
                     chosen = definition.gc_regimes(profile, params)
                     for regime in gc_regimes or _sampled(chosen, model, default=variant == variants[0]):

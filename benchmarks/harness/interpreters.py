@@ -117,6 +117,24 @@ def resolve(spec: str) -> Interpreter:
     return interpreter
 
 
+NEWEST_MINOR = 14
+"""The newest Python 3 minor version ``newer_for`` looks for."""
+
+
+def newer_for(needs: tuple[int, int]) -> Interpreter | None:
+    """The newest Python 3 on this machine (PATH, pyenv, uv) that is at least ``needs``; None if there is none.
+
+    A model named in ``--models`` that needs a newer Python than pytest's (``interpreters_asyncio``: 3.12+) runs
+    under it rather than being skipped; the cell's id says which interpreter it ran under.
+    """
+    for minor in range(NEWEST_MINOR, needs[1] - 1, -1):
+        try:
+            return resolve(f"3.{minor}")
+        except InterpreterError:
+            continue
+    return None
+
+
 def minimum_python() -> tuple[int, int]:
     """The oldest Python the project supports, from ``requires-python`` (``>=3.11``) in pyproject.toml."""
     with open(REPO_ROOT / "pyproject.toml", "rb") as file:

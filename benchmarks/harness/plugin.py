@@ -29,8 +29,8 @@ import pytest
 
 from benchmarks.harness.between_processes import REPEAT_PLAN, extra_processes
 from benchmarks.harness.cells import PROFILES, Cell
-from benchmarks.harness.environments import EnvironmentFailed, prepare
-from benchmarks.harness.interpreters import Interpreter, InterpreterError, parse_interpreters
+from benchmarks.harness.environments import EnvironmentFailed, PreparedInterpreter, prepare
+from benchmarks.harness.interpreters import Interpreter, InterpreterError, newer_for, parse_interpreters
 from benchmarks.harness.progress import PlannedCell, Progress
 from benchmarks.harness.provenance import describe_environment, load_average
 from benchmarks.harness.report_hook import report_after_session
@@ -93,17 +93,37 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Give every ``--python`` interpreter its environment before any cell is collected."""
+    """Give every ``--python`` interpreter its environment before any cell is collected; without ``--python``,
+    find and prepare a newer interpreter for each model named in ``--models`` that pytest's Python is too old for."""
     config = session.config
     interpreters = config.stash[_interpreters_key]
-    if not interpreters:
-        return
     say = _terminal_line(config)
+    selection = config.stash[_selection_key]
     try:
-        prepared = [prepare(interpreter, say) for interpreter in interpreters]
+        if interpreters:
+            prepared = [prepare(interpreter, say) for interpreter in interpreters]
+            config.stash[_selection_key] = dataclasses.replace(selection, interpreters=prepared)
+        elif config.getoption("--models") is not None:
+            newer = _newer_interpreters(selection.models, say)
+            config.stash[_selection_key] = dataclasses.replace(selection, model_interpreters=newer)
     except EnvironmentFailed as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[_selection_key] = dataclasses.replace(config.stash[_selection_key], interpreters=prepared)
+
+
+def _newer_interpreters(models: list[str], say: Any) -> dict[str, PreparedInterpreter]:
+    """Models asked for by name whose ``needs_python`` this interpreter does not meet, each with the newest
+    Python found here that does (its environment prepared); a model with none keeps its skip and reason."""
+    found: dict[str, PreparedInterpreter] = {}
+    for model in models:
+        needs = lookup(model).needs_python
+        if needs is None or tuple(sys.version_info[:2]) >= needs[0]:
+            continue
+        newer = newer_for(needs[0])
+        if newer is None:
+            continue
+        say(f"corobench: {model} needs Python {'.'.join(map(str, needs[0]))}+; its cells run under {newer.description}")
+        found[model] = prepare(newer, say)
+    return found
 
 
 def _terminal_line(config: pytest.Config) -> Any:

@@ -7,7 +7,8 @@ installed is named with the missing distribution rather than skipped quietly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from benchmarks.harness.cells import PROFILES, WORKLOAD_NAMES, Cell, cells_for
 from benchmarks.harness.environments import PreparedInterpreter
@@ -28,11 +29,16 @@ class Selection:
     """The ``--python`` interpreters with their environments (None: the workers run the pytest process's)."""
     gc_regimes: tuple[str, ...] | None = None
     """The ``--gc`` regimes every cell runs under (None: each workload's own choice for the profile)."""
+    model_interpreters: Mapping[str, PreparedInterpreter] = field(default_factory=dict)
+    """Without ``--python``: models named in ``--models`` that need a newer Python than pytest's, each with the
+    newer interpreter found for it (``interpreters.newer_for``)."""
 
     def cells(self, workload: str) -> list[Cell]:
         if workload not in self.workloads:
             return []
-        return cells_for(workload, self.models, self.profile, self.interpreters, self.gc_regimes)
+        return cells_for(
+            workload, self.models, self.profile, self.interpreters, self.gc_regimes, self.model_interpreters
+        )
 
 
 def parse_selection(
