@@ -26,12 +26,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks.harness import peer_host
 from benchmarks.harness.environments import PreparedInterpreter
 from benchmarks.harness.process_stats import split_cores
 from workloads.interface import BY_NAME, WORKLOADS
 from workloads.models.registry import DEFAULT_VARIANT, lookup
 from workloads.runtime.collector import AUTO, GC_ENV, REGIMES
 from workloads.runtime.cores import cores_env
+from workloads.specs.echo_data import BIND_ENV
 from workloads.specs.schema import PROFILES, Plan
 
 __all__ = ["PROFILES", "WORKLOAD_NAMES", "Cell", "cells_for"]
@@ -94,15 +96,20 @@ class Cell:
 
     @property
     def cores(self) -> set[int]:
-        """The cores the cell's worker is given: on a pinned workload every core but its peer's."""
-        split = split_cores() if BY_NAME[self.workload].pinned else None
+        """The cores the cell's worker is given: on a pinned workload every core but its peer's; every core
+        when its peer runs on another host (``--peer-host``)."""
+        remote = peer_host.remote_peer_for(self.workload) is not None
+        split = split_cores() if BY_NAME[self.workload].pinned and not remote else None
         return split[0] if split else set(os.sched_getaffinity(0))
 
     @property
     def worker_env(self) -> dict[str, str]:
-        """Environment the cell's worker starts with: the cores it is given, and its variant's settings."""
+        """Environment the cell's worker starts with: the cores it is given, its variant's settings, and the
+        address its server binds when the peers are on another host."""
+        remote = peer_host.remote_peer_for(self.workload)
         return {
             **cores_env(self.cores),
+            **({BIND_ENV: remote.bind} if remote else {}),
             GC_ENV: self.gc_regime,
             **lookup(self.model).variant_env.get(self.variant or "", {}),
         }

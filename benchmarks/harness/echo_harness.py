@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks.harness import peer_host
 from benchmarks.harness.process_stats import group_cpu_seconds, pin_group, split_cores
 from benchmarks.harness.worker_client import WorkerClient, failure_from_reply
 from workloads.specs.base import Round
@@ -61,25 +62,33 @@ def model_server(worker: WorkerClient, request: dict[str, Any], kind: str, start
 
 @contextmanager
 def http_generator() -> Iterator[WorkerClient]:
-    with WorkerClient("http_generator", module="workloads.peers.http_generator") as generator:
+    with WorkerClient(
+        "http_generator", module="workloads.peers.http_generator", peer_host=peer_host.current()
+    ) as generator:
         yield generator
 
 
 @contextmanager
 def load_generator() -> Iterator[WorkerClient]:
-    with WorkerClient("load_generator", module="workloads.peers.load_generator") as generator:
+    with WorkerClient(
+        "load_generator", module="workloads.peers.load_generator", peer_host=peer_host.current()
+    ) as generator:
         yield generator
 
 
 @contextmanager
 def open_loop_generator() -> Iterator[WorkerClient]:
-    with WorkerClient("open_loop_generator", module="workloads.peers.open_loop_generator") as generator:
+    with WorkerClient(
+        "open_loop_generator", module="workloads.peers.open_loop_generator", peer_host=peer_host.current()
+    ) as generator:
         yield generator
 
 
 @contextmanager
 def http_open_loop_generator() -> Iterator[WorkerClient]:
-    with WorkerClient("http_open_loop", module="workloads.peers.http_open_loop") as generator:
+    with WorkerClient(
+        "http_open_loop", module="workloads.peers.http_open_loop", peer_host=peer_host.current()
+    ) as generator:
         yield generator
 
 
@@ -96,6 +105,8 @@ class Placement:
     pinned: bool
     under_test_cores: int
     peer_cores: int
+    peer_host: str | None = None
+    """Where the peer ran when not here (``--peer-host``): its generator's one thread has a core of its own."""
 
 
 def usable_cores(given: int, setup: dict[str, Any]) -> int:
@@ -136,7 +147,12 @@ def server_round(
 
 
 def pin_pair(under_test: WorkerClient, peer: WorkerClient) -> Placement:
-    """Pin the side under test to every core but one and its peer to that one (unpinned on one CPU)."""
+    """Pin the side under test to every core but one and its peer to that one (unpinned on one CPU); a peer on
+    another host leaves the side under test every core here."""
+    if peer.peer_host is not None:
+        every_core = os.sched_getaffinity(0)
+        pin_group(under_test.pid, every_core)
+        return Placement(True, len(every_core), 1, peer.peer_host.destination)
     cores = split_cores()
     if cores is None:
         everything = len(os.sched_getaffinity(0))

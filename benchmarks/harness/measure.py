@@ -17,6 +17,7 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.harness import peer_host
 from benchmarks.harness.between_processes import measure_between_processes
 from benchmarks.harness.cells import Cell
 from benchmarks.harness.virtual_clock import VirtualClock
@@ -108,6 +109,7 @@ def measure(benchmark: Any, clock: VirtualClock, cell: Cell, run_one: Callable[[
             warmup_rounds=0 if benchmark.disabled else cell.plan.warmup_rounds,
             peak_rss_bytes=max_metric(measured, "peak_rss_bytes"),
             **side_cost(measured, len(cell.cores)),
+            **({"peer_host": remote.destination} if (remote := peer_host.remote_peer_for(cell.workload)) else {}),
         )
     )
     for key in ONE_OFF_KEYS:

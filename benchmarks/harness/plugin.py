@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.harness import peer_host
 from benchmarks.harness.between_processes import REPEAT_PLAN, extra_processes
 from benchmarks.harness.cells import PROFILES, Cell
 from benchmarks.harness.environments import EnvironmentFailed, PreparedInterpreter, prepare
@@ -43,12 +44,14 @@ from benchmarks.harness.worker_client import WorkerClient, WorkerFailed
 from reports.read import format as run_format
 from workloads.interface import BY_NAME, WORKLOADS
 from workloads.models.registry import lookup
+from workloads.runtime import host_facts
 
 FORBIDDEN_IN_PYTEST_PROCESS = ("gevent", "eventlet", "twisted.internet.reactor")
 _selection_key = pytest.StashKey[Selection]()
 _progress_key = pytest.StashKey[Progress]()
 _load_at_start_key = pytest.StashKey[list[float]]()
 _interpreters_key = pytest.StashKey[list[Interpreter] | None]()
+_placement_key = pytest.StashKey[dict[str, Any]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,6 +67,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "frozen (gc.freeze() once the model is imported and ready), off (default: auto, and the profile's "
         "fan-out sample under frozen)",
     )
+    group.addoption(
+        "--peer-host",
+        default=None,
+        help="[user@]host: run the load generators of tcp_echo, tcp_latency, http_server and http_latency there, "
+        "over ssh (your keys and config; the suite must be installed there, see the README); needs --bind",
+    )
+    group.addoption(
+        "--bind",
+        default=None,
+        help="with --peer-host: this machine's IPv4 address that the peer host reaches; the servers under test "
+        "listen on it and on nothing else",
+    )
+    group.addoption(
+        "--peer-suite",
+        default=None,
+        help="with --peer-host: the suite's checkout there (default: this checkout's path)",
+    )
+    group.addoption("--ssh-config", default=None, help="with --peer-host: an ssh config file (ssh -F)")
     group.addoption(
         "--python",
         default=None,
@@ -88,7 +109,15 @@ def pytest_configure(config: pytest.Config) -> None:
             config.getoption("--gc"),
         )
         config.stash[_interpreters_key] = parse_interpreters(config.getoption("--python"))
-    except (SettingError, SelectionError, InterpreterError) as exc:
+        peer_host.configure(
+            peer_host.parse_peer_host(
+                config.getoption("--peer-host"),
+                config.getoption("--bind"),
+                config.getoption("--peer-suite"),
+                config.getoption("--ssh-config"),
+            )
+        )
+    except (SettingError, SelectionError, InterpreterError, peer_host.PeerHostError) as exc:
         raise pytest.UsageError(str(exc)) from None
 
 
@@ -98,6 +127,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     interpreters = config.stash[_interpreters_key]
     say = _terminal_line(config)
+    config.stash[_placement_key] = _placement(say)
     selection = config.stash[_selection_key]
     try:
         if interpreters:
@@ -108,6 +138,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             config.stash[_selection_key] = dataclasses.replace(selection, model_interpreters=newer)
     except EnvironmentFailed as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _placement(say: Any) -> dict[str, Any]:
+    """Where the sides run: this host alone, or with the peer host (described, and the idle round trip).
+
+    A peer host that cannot be used is said here in one line and recorded; every cell that needs it then fails
+    with its own one-line cause, and the cells without peers still run."""
+    remote = peer_host.current()
+    try:
+        placement = peer_host.describe_placement(remote)
+    except peer_host.PeerHostError as exc:
+        say(f"corobench: {exc}")
+        return {"hosts": 2, "server_host": host_facts.describe(), "error": str(exc)}
+    if remote is not None:
+        peer, rtt = placement["peer_host"], placement["round_trip_us"]
+        say(
+            f"corobench: peers on {remote.destination} ({peer['cpu_model']}, {peer['cores']} cores, {peer['python']}); "
+            f"servers bind {remote.bind}; idle round trip {rtt['median']:.0f} µs (median of {rtt['count']})"
+        )
+    return placement
 
 
 def _newer_interpreters(models: list[str], say: Any) -> dict[str, PreparedInterpreter]:
@@ -269,6 +319,8 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_
     }
     if selection.interpreters:
         record["interpreters"] = [i.to_json() for i in selection.interpreters]
+    if _placement_key in config.stash:
+        record["placement"] = config.stash[_placement_key]
     output_json[run_format.SECTION] = run_format.run_record(record)
 
 

@@ -10,8 +10,9 @@ usage error: one line naming the variable, its value and what it accepts.
 - ``COROBENCH_ALLOCATOR_STATE`` (``warm``/``cold``): glibc's state in every helper
   (``workloads.runtime.allocator``);
 - ``COROBENCH_EXTRA_MODELS``: a module with test-only models (``tests.models``);
-- ``COROBENCH_CORES`` and ``COROBENCH_GC`` are the harness's own messages to each worker (the cores it gives
-  the cell, the collector regime ``--gc`` chose): set by hand they would be ignored, so they are refused.
+- ``COROBENCH_CORES``, ``COROBENCH_GC`` and ``COROBENCH_BIND`` are the harness's own messages to each worker
+  (the cores it gives the cell, the collector regime ``--gc`` chose, the address ``--bind`` names): set by hand
+  they would be ignored or half-applied, so they are refused.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from workloads.runtime import allocator
 from workloads.runtime.collector import GC_ENV
 from workloads.runtime.cores import CORES_ENV
 from workloads.runtime.settings import GENERATOR_ENV, GENERATOR_IMPLS, GENERATOR_SLEEP_ENV, GENERATOR_SLEEP_VALUES
+from workloads.specs.echo_data import BIND_ENV
 
 
 class SettingError(ValueError):
@@ -85,6 +87,12 @@ def _cores(env: Mapping[str, str]) -> str | None:
     return None
 
 
+def _bind(env: Mapping[str, str]) -> str | None:
+    if BIND_ENV in env:
+        return f"{BIND_ENV}={env[BIND_ENV]!r}: the harness sets it from --bind (with --peer-host); unset it"
+    return None
+
+
 def _gc(env: Mapping[str, str]) -> str | None:
     if GC_ENV in env:
         return (
@@ -100,4 +108,5 @@ CHECKS: tuple[Callable[[Mapping[str, str]], str | None], ...] = (
     _extra_models,
     _cores,
     _gc,
+    _bind,
 )

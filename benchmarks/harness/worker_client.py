@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+from benchmarks.harness.peer_host import PEER_PYTHON, PeerHost
 from workloads.runtime.protocol import encode, take_frame
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -60,39 +61,62 @@ class WorkerClient:
         env: dict[str, str] | None = None,
         module: str = "workloads.runtime.worker",
         python: str | None = None,
+        peer_host: PeerHost | None = None,
     ) -> None:
         """Start ``module`` (by default a model's worker, named ``model``) and wait for its hello.
 
-        ``python`` is the interpreter to start (``--python``); by default the pytest process's own.
+        ``python`` is the interpreter to start (``--python``); by default the pytest process's own. With
+        ``peer_host`` the child runs on that host instead, over ssh: the protocol's frames travel on the ssh
+        client's stdin and stdout (``workloads.runtime.remote_peer`` on the far side), ``env`` is set there, and
+        ``pid`` is the local ssh client's (the far side's is in ``hello``).
         """
         self.model = model
-        self.python = worker_executable(python)
+        self.peer_host = peer_host
+        self.python = (
+            f"{peer_host.suite}/{PEER_PYTHON} on {peer_host.destination}" if peer_host else worker_executable(python)
+        )
         """The executable this child runs (named when it fails to start)."""
         self._busy = False
         self._buffer = bytearray()
         self._log: IO[bytes] = tempfile.TemporaryFile(prefix=f"corobench-{model}-")  # noqa: SIM115 (closed in close())
-        request_read, self._request_write = os.pipe()
-        self._reply_read, reply_write = os.pipe()
-        try:
+        if peer_host is not None:
             self._process = subprocess.Popen(
-                [self.python, "-m", module, model, str(request_read), str(reply_write)],
-                pass_fds=(request_read, reply_write),
-                stdin=subprocess.DEVNULL,
-                stdout=self._log,
+                peer_host.peer_argv(module, model, env),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
                 stderr=self._log,
-                cwd=REPO_ROOT,
-                env={**os.environ, **(env or {}), "PYTHONPATH": _python_path()},
                 start_new_session=True,
             )
-        finally:
-            os.close(request_read)
-            os.close(reply_write)
+            assert self._process.stdin is not None and self._process.stdout is not None
+            self._request_write, self._reply_read = (
+                os.dup(self._process.stdin.fileno()),
+                os.dup(self._process.stdout.fileno()),
+            )
+            self._process.stdin.close()
+            self._process.stdout.close()
+        else:
+            request_read, self._request_write = os.pipe()
+            self._reply_read, reply_write = os.pipe()
+            try:
+                self._process = subprocess.Popen(
+                    [self.python, "-m", module, model, str(request_read), str(reply_write)],
+                    pass_fds=(request_read, reply_write),
+                    stdin=subprocess.DEVNULL,
+                    stdout=self._log,
+                    stderr=self._log,
+                    cwd=REPO_ROOT,
+                    env={**os.environ, **(env or {}), "PYTHONPATH": _python_path()},
+                    start_new_session=True,
+                )
+            finally:
+                os.close(request_read)
+                os.close(reply_write)
         self.hello = self.receive(STARTUP_TIMEOUT_S, "start-up")
         self.listening: dict[str, Any] = {}
         """The ``listening`` frame of the echo server this worker serves (its port and one-off set-up)."""
         self.stopped: dict[str, Any] = {}
         """The reply to the last server's ``stop``: its ``setup`` as the server left it (connections per loop)."""
-        self.pid: int = self.hello["pid"]
+        self.pid: int = self._process.pid if peer_host else self.hello["pid"]
 
     # -- requests -----------------------------------------------------------
 
@@ -168,6 +192,8 @@ class WorkerClient:
                 chunk = os.read(self._reply_read, 1 << 16)
                 if not chunk:
                     self._process.wait(timeout=5)
+                    if self.peer_host is not None:
+                        self._fail_remote(what)
                     status = _describe_status(self._process.returncode)
                     if what == "start-up":  # most often an environment without the model's library: say which
                         self._fail(f"exited during start-up with {status}, running {self.python}{self._lacked()}")
@@ -184,6 +210,15 @@ class WorkerClient:
     def _fail(self, cause: str) -> NoReturn:
         self._kill_group()
         raise WorkerFailed(f"{self.model} worker {cause}{self._stderr_tail()}")
+
+    def _fail_remote(self, what: str) -> NoReturn:
+        """The ssh channel ended: one line saying why (no host, refused keys, no suite, dropped mid-run)."""
+        assert self.peer_host is not None
+        cause = self.peer_host.cause(self._process.returncode, self._log_text())
+        if what != "start-up":
+            cause = f"the SSH channel to {self.peer_host.destination} ended during {what}: {cause}"
+        self._kill_group()
+        raise WorkerFailed(f"{self.model} peer {cause}{self._stderr_tail()}")
 
     def _kill_group(self) -> None:
         try:

@@ -68,6 +68,7 @@ CELL_KEYS: tuple[Key, ...] = (
     _k("peak_rss_bytes", OPTIONAL_NUMBER, "bytes", "largest peak resident set of a round", column=True),
     _k("pool_startup_s", Number, "s", "the hybrid's process pool start-up, not timed", column=True),
     _k("processes", int, "", "processes the hybrid started", column=True),
+    _k("peer_host", str, "", "the host the cell's load generator ran on (--peer-host); absent: this host"),
     _k("server_loops", int, "loops", "event loops a multi-loop model's server ran (one per core it was given)"),
     _k("parallel_loops", int, "loops", "of those, loops able to run Python at once (own GIL, or none)"),
     _k("listener", str, "", "how a multi-loop server's loops share its port: SO_REUSEPORT or shared socket"),
@@ -130,6 +131,7 @@ RUN_KEYS: tuple[Key, ...] = (
     _k("skipped_cells", list, "", "{test, reason} of every skipped cell"),
     _k("environment", dict, "", "command, profile, pip freeze, cores, Python build, load average"),
     _k("interpreters", list, "", "the --python interpreters, when given"),
+    _k("placement", dict, "", "hosts (1 or 2), each host's description, the idle round trip (--peer-host)"),
 )
 CELL = {key.name: key for key in CELL_KEYS}
 RUN = {key.name: key for key in RUN_KEYS}
