@@ -94,9 +94,8 @@ class PeerHost:
             return f"peer host {self.destination} is unreachable: {last}"
         if "no such file or directory" in text or returncode == 127:
             return (
-                f"peer host {self.destination} has no corobench suite at {self.suite} (or no {PEER_PYTHON} there): "
-                f"{last}; clone the suite there and run `python -m venv .venv && .venv/bin/pip install -e .`, "
-                "or name its checkout with --peer-suite"
+                f"peer host {self.destination} has no corobench suite at {self.suite} (install it there with "
+                f"`pip install -e .` in a .venv, or name it with --peer-suite): {last}"
             )
         return f"peer host {self.destination}: the peer ended with exit status {returncode}: {last}"
 

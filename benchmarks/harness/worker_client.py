@@ -218,7 +218,7 @@ class WorkerClient:
         if what != "start-up":
             cause = f"the SSH channel to {self.peer_host.destination} ended during {what}: {cause}"
         self._kill_group()
-        raise WorkerFailed(f"{self.model} peer {cause}{self._stderr_tail()}")
+        raise WorkerFailed(f"{self.model}: {cause}{self._stderr_tail()}")
 
     def _kill_group(self) -> None:
         try:
