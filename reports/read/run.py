@@ -147,6 +147,12 @@ class Run:
         return env if isinstance(env, dict) else {}
 
     @property
+    def placement(self) -> dict[str, Any]:
+        """``corobench.placement`` (one host or two, each described, the idle round trip); {} before it was saved."""
+        found = self.session.get("placement")
+        return found if isinstance(found, dict) else {}
+
+    @property
     def stem(self) -> str:
         return self.path.stem
 
@@ -336,6 +342,9 @@ def _merged_status(runs: list[Run]) -> tuple[tuple[str, Any], ...]:
     environments = [s["environment"] for s in sessions if isinstance(s.get("environment"), dict)]
     if environments:
         merged.append(("environment", environments[-1]))
+    placements = [s["placement"] for s in sessions if isinstance(s.get("placement"), dict)]
+    if placements:
+        merged.append(("placement", placements[-1]))
     return tuple(merged)
 
 

@@ -34,6 +34,7 @@ from reports.write import fmt
 from reports.write.document import Bullets, Heading, Paragraph, Table
 from reports.write.fmt import param_text
 from reports.write.hybrid_claim import seed_claim
+from reports.write.placement import placement_text
 
 BETTER, WORSE, TIE, BASE, NONE = "better", "worse", "tie", "base", "none"
 
@@ -332,6 +333,7 @@ def caveats(run: Run, judged: Verdicts) -> list[str]:
     items = [
         f"One machine: {run.machine.cpu_brand}, {cores or '?'} cores, {build}. Rankings on other core counts, "
         "CPUs or Python builds (e.g. free-threaded) can differ.",
+        placement_text(run.placement),
         *_peer_caveats(run),
         *_coverage_caveats(run, judged),
         *_cores_caveats(run, cores),

@@ -28,6 +28,7 @@ from reports.write.advice import advice
 from reports.write.decision import matrix_blocks
 from reports.write.document import Alert, Block, Bullets, Document, Figure, Heading, Paragraph, Section, Table
 from reports.write.fmt import param_text
+from reports.write.placement import placement_text
 from reports.write.reproduce import reproduce_blocks
 from reports.write.run_status import status_blocks, warning_blocks
 
@@ -85,6 +86,7 @@ def environment_table(run: Run, judged: Verdicts) -> Table:
         ("CPU", run.machine.short),
         ("Machine", f"{run.machine.node} ({run.machine.system or '?'})"),
         ("Python", run.machine.python),
+        ("Placement", placement_text(run.placement)),
         ("Date", f"{run.date} UTC"),
         ("Commit", commit_text),
         ("pytest-benchmark", run.version),
