@@ -173,7 +173,7 @@ def cells_for(
             for variant in lookup(model).variants_in(offered_for, profile):
                 if not lookup(model).runs_at(variant, params):
                     continue
-                reused_elsewhere = workload != offered_for and variant != variants[0]
+                reused_elsewhere = workload != offered_for
                 if reused_elsewhere and profile not in lookup(model).profiles_of(workload, variant, profile):
                     continue  # a (workload, variant) entry of this workload's own keeps the variant to fewer profiles
                 if not definition.measures_variant(profile, params, default=variant == variants[0]):

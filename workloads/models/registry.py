@@ -280,6 +280,8 @@ MODELS: dict[str, Model] = {
             (),
             "one asyncio loop per core, each in a thread of one process",
             variants={"http_server": (SAME_PARSER,)},
+            # its open-loop cells repeat the hybrid's server code under one GIL: the closed loop shows the GIL
+            variant_profiles={("tcp_latency", DEFAULT_VARIANT): FULL_ONLY, ("http_latency", SAME_PARSER): FULL_ONLY},
         ),
         Model(
             "interpreters_asyncio",
