@@ -7,6 +7,7 @@ cores' gain); a cell whose server side had one core says it ran one loop.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from reports.judge.ranking import judge_group
@@ -56,7 +57,7 @@ def test_the_hybrid_is_set_against_asyncios_protocol_server_not_its_streams() ->
     assert claim is not None
     assert "tcp_echo (against asyncio (protocol)): multiprocess_asyncio tied" in claim
     assert "1 core given, 1 loop" in claim
-    assert "the server side had one core" in claim
+    assert "the side under test had one core" in claim
 
 
 def test_every_multi_core_model_is_compared_and_a_faster_one_says_so() -> None:
@@ -75,6 +76,20 @@ def test_every_multi_core_model_is_compared_and_a_faster_one_says_so() -> None:
     assert "multiprocess_asyncio 2.00x faster (2 cores given, 2 loops)" in claim
     assert "asyncio_threads tied" in claim
     assert "had one core" not in claim
+
+
+def test_a_lighter_group_with_a_like_for_like_pair_stands_in_for_the_heaviest() -> None:
+    heaviest = judge_group(ECHO_GROUP, [echo("asyncio", "streams", 0.0015), echo("multiprocess_asyncio", None, 0.001)])
+    lighter_group = "tcp_echo[connections=1,message_size=1024]"
+    lighter = judge_group(
+        lighter_group,
+        [
+            dataclasses.replace(echo("asyncio", "protocol", 0.0010, default=False), group=lighter_group),
+            dataclasses.replace(echo("multiprocess_asyncio", None, 0.0010), group=lighter_group),
+        ],
+    )
+    claim = seed_claim([heaviest], 2, [lighter, heaviest])
+    assert claim is not None and f"{lighter_group} (against asyncio (protocol)): multiprocess_asyncio tied" in claim
 
 
 def test_no_like_for_like_asyncio_cell_means_no_comparison() -> None:

@@ -116,7 +116,7 @@ def matrix_blocks(
                 + "."
             )
         )
-    claim = seed_claim([v for _, v in cols], run.environment.get("cores") or run.machine.cores)
+    claim = seed_claim([v for _, v in cols], run.environment.get("cores") or run.machine.cores, list(judged.values()))
     if claim:
         blocks.append(Paragraph(claim))
     return [

@@ -13,6 +13,8 @@ medians and the intervals of ``reports.judge.ranking``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from reports.judge import cost
 from reports.judge.latency import is_open_loop
 from reports.judge.ranking import BASELINE_MODEL, RANKED, Judged, Verdict, separated
@@ -76,38 +78,41 @@ LIKE_FOR_LIKE = {"tcp_echo": "protocol", "http_server": "httptools"}
 multi-core server's lead would mix the cores with a cheaper server."""
 
 
-def seed_claim(heaviest: list[Verdict], machine_cores: int | None) -> str | None:
+def seed_claim(heaviest: list[Verdict], machine_cores: int | None, others: Sequence[Verdict] = ()) -> str | None:
     """The multi-core models against single-loop asyncio per workload, with the cores and loops each had.
 
     Per workload (at its heaviest parameters) each multi-core model's default cell is set against asyncio's
-    cell with the same server code (``LIKE_FOR_LIKE``; elsewhere asyncio's default variant). Each comparison
-    says the cores the side under test was given and used, its loops, and why it ran one loop where it did;
-    None without any comparison.
+    cell with the same server code (``LIKE_FOR_LIKE``; elsewhere asyncio's default variant). Where the heaviest
+    group lacks such a pair (asyncio's httptools HTTP runs at one point of the default profile), the last group
+    of ``others`` (every group, in report order) of that workload that has one is used, and named. Each
+    comparison says the cores the side under test was given and used, its loops, and why it ran one loop where
+    it did; None without any comparison.
     """
     parts = []
     faster_with_cores = 0
     any_cores = False
     one_core_workloads: list[str] = []
     for verdict in heaviest:
-        if is_open_loop(verdict.cells[0].result.workload if verdict.cells else ""):
+        workload = verdict.cells[0].result.workload if verdict.cells else ""
+        if is_open_loop(workload):
             continue  # ranked by capacity brackets, not medians: the matrix's latency columns show them
-        single = _asyncio_cell(verdict)
-        if single is None or single.role != RANKED:
+        found = _comparisons(verdict)
+        if found is None:
+            fallback = [v for v in others if v.cells and v.cells[0].result.workload == workload]
+            found = next((f for f in map(_comparisons, reversed(fallback)) if f is not None), None)
+        if found is None:
             continue
-        comparisons = []
-        for model in MULTI_CORE:
-            cell = _default_cell(verdict, model)
-            if cell is None or cell.role != RANKED:
-                continue
+        where, single, cells = found
+        texts = []
+        for cell in cells:
             text, won_with_cores, known = _comparison(cell, single)
-            comparisons.append(f"{model} {text}")
+            texts.append(f"{cell.result.model} {text}")
             faster_with_cores += won_with_cores
             any_cores = any_cores or known
-            workload = cell.result.workload
             if cost.one_loop_note(cell.result) and workload not in one_core_workloads:
                 one_core_workloads.append(workload)
-        if comparisons:
-            parts.append(f"{single.result.workload} (against {single.label}): " + ", ".join(comparisons))
+        name = workload if where is verdict else where.group  # the group's parameters, when not the heaviest
+        parts.append(f"{name} (against {single.label}): " + ", ".join(texts))
     if not parts:
         return None
     cores = f"{machine_cores} cores" if machine_cores else "this machine's cores"
@@ -125,11 +130,20 @@ def seed_claim(heaviest: list[Verdict], machine_cores: int | None) -> str | None
         text += " This run did not record the cores each side used."
     if one_core_workloads:
         text += (
-            f" What this machine's cores allowed: in {', '.join(one_core_workloads)} the server side had one core "
-            "(the load generator on this machine had the other), so those cells measure one loop against one loop; "
-            "the peers on another host (--peer-host) give the server every core."
+            f" What this machine's cores allowed: in {', '.join(one_core_workloads)} the side under test had one core "
+            "(its peer on this machine had the other), so those cells measure one loop against one loop; "
+            "the load generators on another host (--peer-host) give a server every core."
         )
     return text
+
+
+def _comparisons(verdict: Verdict) -> tuple[Verdict, Judged, list[Judged]] | None:
+    """(the group, asyncio's like-for-like cell, the ranked multi-core cells) where the group has both."""
+    single = _asyncio_cell(verdict)
+    if single is None or single.role != RANKED:
+        return None
+    cells = [c for m in MULTI_CORE if (c := _default_cell(verdict, m)) is not None and c.role == RANKED]
+    return (verdict, single, cells) if cells else None
 
 
 def _comparison(cell: Judged, single: Judged) -> tuple[str, bool, bool]:
