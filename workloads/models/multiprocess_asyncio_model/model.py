@@ -74,13 +74,11 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import selectors
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any
 
 from workloads.models.multiprocess_asyncio_model import children
 from workloads.models.shared import multiloop_server
@@ -95,7 +93,6 @@ from workloads.specs.ping_pong import exchanges
 ECHO_VARIANTS: tuple[str, ...] = ("default",)
 
 WARM_UP_TIMEOUT_S = 60.0
-SERVER_START_TIMEOUT_S = 30.0
 PONG_RESULT_TIMEOUT_S = 30.0
 HTTP_VARIANTS: tuple[str, ...] = (SAME_PARSER,)
 
@@ -191,32 +188,6 @@ def cpu_mixed(variant: str, n: int, delay: float, work: int, window: Window) -> 
 # -- echo server ----------------------------------------------------------------
 
 
-def _raise_if_a_child_ended(futures: Sequence[Future[Any]]) -> None:
-    for future in futures:
-        if future.done():
-            future.result()  # raises the child's exception, if any
-            raise RuntimeError("a child returned before it connected, or before it was told to stop")
-
-
-def _accept_children(
-    control_listener: socket.socket, futures: Sequence[Future[Any]], count: int
-) -> list[socket.socket]:
-    """Accept one control connection per child (each child connects once it listens)."""
-    connections: list[socket.socket] = []
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    with selectors.DefaultSelector() as selector:
-        selector.register(control_listener, selectors.EVENT_READ)
-        while len(connections) < count:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"only {len(connections)} of {count} echo server children started listening")
-            if selector.select(0.05):
-                connection, _ = control_listener.accept()
-                connections.append(connection)
-            else:
-                _raise_if_a_child_ended(futures)
-    return connections
-
-
 def tcp_echo_server(variant: str, control: ServerControl) -> None:
     if variant not in ECHO_VARIANTS:
         raise ValueError(f"unknown echo server variant {variant!r}; this model offers {ECHO_VARIANTS}")
@@ -289,7 +260,7 @@ def ping_pong(variant: str, handoffs: int, window: Window) -> tuple[list[int], l
         listener.listen(1)
         pong = pool.submit(children.pong, path, count)
         try:
-            (connection,) = _accept_children(listener, [pong], 1)
+            (connection,) = multiloop_server.accept_loops(listener, [pong], 1)
         except BaseException:
             listener.close()  # a child still starting fails to connect, and ends
             raise

@@ -196,7 +196,8 @@ async def tcp_echo_server(variant: str, control: ServerControl) -> None:
 # -- tcp_client ---------------------------------------------------------------
 
 
-async def _client_connection(index: int, port: int, size: int, round_trips: int) -> int:
+async def echo_connection(index: int, port: int, size: int, round_trips: int) -> int:
+    """One echo client connection (streams: write, then readexactly the echo); the crc of what it received."""
     reader, writer = await asyncio.open_connection(ECHO_HOST, port)
     payload = message(index, size)
     crc = 0
@@ -215,7 +216,7 @@ async def _client_connection(index: int, port: int, size: int, round_trips: int)
 async def tcp_client(port: int, connections: int, size: int, round_trips: int, window: Window) -> list[int]:
     with window:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(_client_connection(i, port, size, round_trips)) for i in range(connections)]
+            tasks = [group.create_task(echo_connection(i, port, size, round_trips)) for i in range(connections)]
     return [task.result() for task in tasks]
 
 

@@ -16,13 +16,12 @@ import asyncio
 import contextlib
 import threading
 import time
-import zlib
 from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import TypeVar
 
+from workloads.models.shared.asyncio_code import echo_connection
 from workloads.specs.cpu_work import burn
-from workloads.specs.echo_data import ECHO_HOST, message
 
 T = TypeVar("T")
 
@@ -66,26 +65,10 @@ async def cpu_mixed_slice(start: int, stop: int, delay: float, work: int) -> lis
     return [task.result() for task in tasks]
 
 
-async def _client_connection(index: int, port: int, size: int, round_trips: int) -> int:
-    reader, writer = await asyncio.open_connection(ECHO_HOST, port)
-    payload = message(index, size)
-    crc = 0
-    try:
-        for _ in range(round_trips):
-            # No drain(): one message is in flight at a time, so the write buffer is bounded by it,
-            # and draining before reading could deadlock once a message outgrows the socket buffers.
-            writer.write(payload)
-            crc = zlib.crc32(await reader.readexactly(size), crc)
-    finally:
-        writer.close()
-        await writer.wait_closed()
-    return crc
-
-
 async def client_slice(port: int, start: int, stop: int, size: int, round_trips: int) -> list[int]:
     """Echo connections ``start``..``stop - 1`` (asyncio streams, as the asyncio model's client); their crcs."""
     async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(_client_connection(i, port, size, round_trips)) for i in range(start, stop)]
+        tasks = [group.create_task(echo_connection(i, port, size, round_trips)) for i in range(start, stop)]
     return [task.result() for task in tasks]
 
 

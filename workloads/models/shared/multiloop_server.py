@@ -170,14 +170,17 @@ def raise_if_a_loop_ended(futures: Sequence[Future[Any]]) -> None:
 
 
 def accept_loops(control_listener: socket.socket, futures: Sequence[Future[Any]], count: int) -> list[socket.socket]:
-    """Accept one control connection per loop (each connects once it listens)."""
+    """Accept one control connection per loop (each connects once it listens; the hybrid's ping_pong child once
+    it starts); a loop that ended first raises its exception."""
     connections: list[socket.socket] = []
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     with selectors.DefaultSelector() as selector:
         selector.register(control_listener, selectors.EVENT_READ)
         while len(connections) < count:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"only {len(connections)} of {count} echo server loops started listening")
+                raise TimeoutError(
+                    f"only {len(connections)} of {count} loops connected within {SERVER_START_TIMEOUT_S:g} s"
+                )
             if selector.select(0.05):
                 connection, _ = control_listener.accept()
                 connections.append(connection)
