@@ -53,3 +53,13 @@ def test_every_other_task_variant_gives_a_correct_round(model: str, workload: st
     with WorkerClient(model, env=dict(MODELS[model].variant_env.get(variant, {}))) as worker:
         reply = worker.run_round(workload, SMALL[workload], 60, variant)
     assert reply["quanta"] > 0
+
+
+def test_an_explicit_workload_entry_can_keep_a_default_variant_out_of_a_profile() -> None:
+    """asyncio_threads' HTTP server (its only variant) is in quick and full, not in the default profile."""
+    from workloads.models.registry import lookup
+
+    threads = lookup("asyncio_threads")
+    assert threads.variants_in("http_server", "default") == ()
+    assert threads.variants_in("http_server", "quick") == ("httptools",)
+    assert lookup("asyncio").variants_in("http_server", "default")[0] == "uvicorn", "no entry: the default stays"

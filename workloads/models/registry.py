@@ -69,9 +69,13 @@ class Model:
         return all(params.get(key) == value for key, value in self.variant_params.get(variant, {}).items())
 
     def variants_in(self, workload: str, profile: str) -> tuple[str, ...]:
-        """The variants of ``workload`` measured in ``profile`` (the default variant always is)."""
+        """The variants of ``workload`` measured in ``profile``: the default variant always is, unless a
+        ``(workload, variant)`` entry of ``variant_profiles`` names the profiles it runs in."""
         default, *others = self.variants_of(workload)
-        return (default, *(v for v in others if profile in self.profiles_of(workload, v, profile)))
+        kept = [v for v in others if profile in self.profiles_of(workload, v, profile)]
+        if profile in self.variant_profiles.get((workload, default), (profile,)):
+            kept.insert(0, default)
+        return tuple(kept)
 
     def profiles_of(self, workload: str, variant: str, profile: str) -> tuple[str, ...]:
         every = self.variant_profiles.get(variant, (profile,))
@@ -133,6 +137,8 @@ GEVENT_CONFIGS = ("defaults", "tuned")
 """gevent as installed, or with its documented speed setting (no greenlet-tree tracking)."""
 DEFAULT_AND_FULL = ("default", "full")
 FULL_ONLY = ("full",)
+QUICK_AND_FULL = ("quick", "full")
+"""Out of the default profile's budget, but still in the smoke run (every model on every workload)."""
 COLD_ALLOCATOR = {"COROBENCH_ALLOCATOR_STATE": "cold"}
 """A fresh process's glibc mmap threshold (``workloads.runtime.allocator``; CPython issue 85451): asyncio's
 selector transport pays an mmap/munmap per ``recv(256 KiB)``. uvloop reads into libuv's own buffer."""
@@ -280,8 +286,12 @@ MODELS: dict[str, Model] = {
             (),
             "one asyncio loop per core, each in a thread of one process",
             variants={"http_server": (SAME_PARSER,)},
-            # its open-loop cells repeat the hybrid's server code under one GIL: the closed loop shows the GIL
-            variant_profiles={("tcp_latency", DEFAULT_VARIANT): FULL_ONLY, ("http_latency", SAME_PARSER): FULL_ONLY},
+            # its latency and HTTP cells repeat the hybrid's server code under one GIL; its echo shows the GIL
+            variant_profiles={
+                ("tcp_latency", DEFAULT_VARIANT): QUICK_AND_FULL,
+                ("http_server", SAME_PARSER): QUICK_AND_FULL,
+                ("http_latency", SAME_PARSER): QUICK_AND_FULL,
+            },
         ),
         Model(
             "interpreters_asyncio",
