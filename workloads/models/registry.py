@@ -244,6 +244,11 @@ MODELS: dict[str, Model] = {
             (),
             "one asyncio process per core",
             variants={"http_server": (SAME_PARSER,)},
+            # on one host its server has one core: its open-loop cells would repeat asyncio's Protocol server
+            variant_profiles={
+                ("tcp_latency", DEFAULT_VARIANT): QUICK_AND_FULL,
+                ("http_latency", SAME_PARSER): QUICK_AND_FULL,
+            },
             package=True,
         ),
         Model(
