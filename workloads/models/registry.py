@@ -291,9 +291,10 @@ MODELS: dict[str, Model] = {
             (),
             "one asyncio loop per core, each in a thread of one process",
             variants={"http_server": (SAME_PARSER,)},
-            # its latency and HTTP cells repeat the hybrid's server code under one GIL; its echo shows the GIL
+            # its latency, client and HTTP cells repeat the hybrid's code under one GIL; its echo shows the GIL
             variant_profiles={
                 ("tcp_latency", DEFAULT_VARIANT): QUICK_AND_FULL,
+                ("tcp_client", DEFAULT_VARIANT): QUICK_AND_FULL,
                 ("http_server", SAME_PARSER): QUICK_AND_FULL,
                 ("http_latency", SAME_PARSER): QUICK_AND_FULL,
             },
