@@ -60,42 +60,31 @@ def model_server(worker: WorkerClient, request: dict[str, Any], kind: str, start
     worker.stopped = worker.call({"op": "stop"}, SERVER_STOP_TIMEOUT_S, f"{kind} server shutdown")
 
 
-@contextmanager
-def http_generator() -> Iterator[WorkerClient]:
-    with WorkerClient(
-        "http_generator", module="workloads.peers.http_generator", peer_host=peer_host.current()
-    ) as generator:
-        yield generator
+def _generator(name: str) -> WorkerClient:
+    """The load generator ``workloads.peers.<name>``, started on the peer host when there is one (``--peer-host``);
+    a ``WorkerClient`` is its own context manager."""
+    return WorkerClient(name, module=f"workloads.peers.{name}", peer_host=peer_host.current())
 
 
-@contextmanager
-def load_generator() -> Iterator[WorkerClient]:
-    with WorkerClient(
-        "load_generator", module="workloads.peers.load_generator", peer_host=peer_host.current()
-    ) as generator:
-        yield generator
+def http_generator() -> WorkerClient:
+    return _generator("http_generator")
 
 
-@contextmanager
-def open_loop_generator() -> Iterator[WorkerClient]:
-    with WorkerClient(
-        "open_loop_generator", module="workloads.peers.open_loop_generator", peer_host=peer_host.current()
-    ) as generator:
-        yield generator
+def load_generator() -> WorkerClient:
+    return _generator("load_generator")
 
 
-@contextmanager
-def http_open_loop_generator() -> Iterator[WorkerClient]:
-    with WorkerClient(
-        "http_open_loop", module="workloads.peers.http_open_loop", peer_host=peer_host.current()
-    ) as generator:
-        yield generator
+def open_loop_generator() -> WorkerClient:
+    return _generator("open_loop_generator")
 
 
-@contextmanager
-def reference_server() -> Iterator[WorkerClient]:
-    with WorkerClient("reference_server", module="workloads.peers.reference_server") as server:
-        yield server
+def http_open_loop_generator() -> WorkerClient:
+    return _generator("http_open_loop")
+
+
+def reference_server() -> WorkerClient:
+    """The reference echo server (``tcp_client``'s peer): always on this host."""
+    return WorkerClient("reference_server", module="workloads.peers.reference_server")
 
 
 @dataclass(frozen=True)
@@ -105,8 +94,6 @@ class Placement:
     pinned: bool
     under_test_cores: int
     peer_cores: int
-    peer_host: str | None = None
-    """Where the peer ran when not here (``--peer-host``): its generator's one thread has a core of its own."""
 
 
 def usable_cores(given: int, setup: dict[str, Any]) -> int:
@@ -152,7 +139,7 @@ def pin_pair(under_test: WorkerClient, peer: WorkerClient) -> Placement:
     if peer.peer_host is not None:
         every_core = os.sched_getaffinity(0)
         pin_group(under_test.pid, every_core)
-        return Placement(True, len(every_core), 1, peer.peer_host.destination)
+        return Placement(True, len(every_core), 1)  # the generator's one thread, on a core of its own there
     cores = split_cores()
     if cores is None:
         everything = len(os.sched_getaffinity(0))

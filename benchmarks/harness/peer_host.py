@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks.harness.interpreters import REPO_ROOT
 from workloads.runtime import host_facts
 from workloads.specs.echo_data import BIND_ENV
 
@@ -131,11 +132,7 @@ def parse_peer_host(
         raise PeerHostError(f"--bind={bind}: not an address of this machine ({exc.strerror})") from None
     if ssh_config is not None and not os.path.isfile(ssh_config):
         raise PeerHostError(f"--ssh-config={ssh_config}: no such file")
-    return PeerHost(destination.strip(), bind, suite or os.fspath(_repo_root()), ssh_config)
-
-
-def _repo_root() -> str:
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return PeerHost(destination.strip(), bind, suite or str(REPO_ROOT), ssh_config)
 
 
 @contextmanager

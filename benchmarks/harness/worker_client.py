@@ -79,25 +79,18 @@ class WorkerClient:
         self._busy = False
         self._buffer = bytearray()
         self._log: IO[bytes] = tempfile.TemporaryFile(prefix=f"corobench-{model}-")  # noqa: SIM115 (closed in close())
-        if peer_host is not None:
-            self._process = subprocess.Popen(
-                peer_host.peer_argv(module, model, env),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self._log,
-                start_new_session=True,
-            )
-            assert self._process.stdin is not None and self._process.stdout is not None
-            self._request_write, self._reply_read = (
-                os.dup(self._process.stdin.fileno()),
-                os.dup(self._process.stdout.fileno()),
-            )
-            self._process.stdin.close()
-            self._process.stdout.close()
-        else:
-            request_read, self._request_write = os.pipe()
-            self._reply_read, reply_write = os.pipe()
-            try:
+        request_read, self._request_write = os.pipe()
+        self._reply_read, reply_write = os.pipe()
+        try:
+            if peer_host is not None:  # the pipes are the ssh client's stdin and stdout: the channel
+                self._process = subprocess.Popen(
+                    peer_host.peer_argv(module, model, env),
+                    stdin=request_read,
+                    stdout=reply_write,
+                    stderr=self._log,
+                    start_new_session=True,
+                )
+            else:
                 self._process = subprocess.Popen(
                     [self.python, "-m", module, model, str(request_read), str(reply_write)],
                     pass_fds=(request_read, reply_write),
@@ -108,9 +101,9 @@ class WorkerClient:
                     env={**os.environ, **(env or {}), "PYTHONPATH": _python_path()},
                     start_new_session=True,
                 )
-            finally:
-                os.close(request_read)
-                os.close(reply_write)
+        finally:
+            os.close(request_read)
+            os.close(reply_write)
         self.hello = self.receive(STARTUP_TIMEOUT_S, "start-up")
         self.listening: dict[str, Any] = {}
         """The ``listening`` frame of the echo server this worker serves (its port and one-off set-up)."""
